@@ -1,0 +1,51 @@
+import { configDefaults, defineConfig } from 'vitest/config'
+
+// Type tests (test/**/*.test-d.ts) are not run here: `tsc -p tsconfig.json` checks them as
+// part of `npm run typecheck`. e2e/ belongs to Playwright.
+export default defineConfig({
+  test: {
+    exclude: [...configDefaults.exclude, 'e2e/**', 'dist/**'],
+    restoreMocks: true,
+    unstubGlobals: true,
+    unstubEnvs: true,
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          environment: 'node',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'react',
+          include: ['test/react/**/*.test.{ts,tsx}'],
+          environment: 'jsdom',
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'integration',
+          include: ['test/integration/**/*.test.ts', 'test/server/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 30_000,
+          hookTimeout: 30_000,
+        },
+      },
+      {
+        // Runs after `npm run build`, against dist/ and the packed tarball.
+        extends: true,
+        test: {
+          name: 'package',
+          include: ['test/package/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 180_000,
+          hookTimeout: 180_000,
+        },
+      },
+    ],
+  },
+})
