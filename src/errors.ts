@@ -1,0 +1,87 @@
+/**
+ * Every failure the library reports carries one of these codes. They are part of the
+ * public API: match on `error.code`, never on the message text.
+ */
+export type SocketErrorCode =
+  /** An option or argument is invalid. Thrown synchronously; the message says how to fix it. */
+  | 'INVALID_OPTIONS'
+  /** No WebSocket constructor is available in this runtime and none was injected. */
+  | 'NO_WEBSOCKET'
+  /** One connection attempt failed (refused, DNS, TLS, handshake rejected). Transient. */
+  | 'CONNECTION_FAILED'
+  /** One connection attempt was not open within `connectTimeoutMs`. Transient. */
+  | 'CONNECT_TIMEOUT'
+  /** The token provider threw or exceeded `auth.timeoutMs`. Transient: the attempt backs off. */
+  | 'AUTH_FAILED'
+  /** The server refused the credentials twice in a row, or the provider threw `UnauthorizedError`. Final. */
+  | 'UNAUTHORIZED'
+  /** The retry policy gave up (returned `null`, threw, or `maxAttempts` was reached). Final. */
+  | 'RETRIES_EXHAUSTED'
+  /** The server closed with a code that means "do not come back" (see PROTOCOL.md). Final. */
+  | 'CLOSED_BY_SERVER'
+  /** The socket was closed by the user; pending requests and `flush()` reject with this. */
+  | 'CLOSED'
+  /** An inbound frame could not be decoded (not JSON, wrong shape, forbidden keys, too large). */
+  | 'DECODE_FAILED'
+  /** An outbound message could not be encoded by the codec. */
+  | 'ENCODE_FAILED'
+  /** A Standard Schema validator rejected an inbound message or response. */
+  | 'VALIDATION_FAILED'
+  /** A user callback (event listener, message handler, retry policy, codec) threw. */
+  | 'HANDLER_FAILED'
+  /** A request got no response within its `timeoutMs`. */
+  | 'REQUEST_TIMEOUT'
+  /** A request was cancelled through its `AbortSignal`. */
+  | 'ABORTED'
+  /** The connection dropped after a request was sent and the request was not `idempotent`. */
+  | 'CONNECTION_LOST'
+  /** The server answered a request with an error envelope; see `RemoteError`. */
+  | 'REMOTE_ERROR'
+  /** The send queue is full and its overflow policy is `'reject'`. */
+  | 'QUEUE_FULL'
+  /** A queued message (or request) was dropped before it could be sent; `details.reason` says why. */
+  | 'DROPPED'
+
+/** The one error class of the library. `code` is stable; `message` is for humans. */
+export class SocketError extends Error {
+  override name = 'SocketError'
+  readonly code: SocketErrorCode
+  /** Structured context (never tokens or payloads). */
+  readonly details: Readonly<Record<string, unknown>> | undefined
+
+  constructor(
+    code: SocketErrorCode,
+    message: string,
+    options?: { cause?: unknown; details?: Record<string, unknown> },
+  ) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    this.code = code
+    this.details = options?.details
+  }
+}
+
+/**
+ * Throw this from `auth.getToken()` to say "the user is not authorized any more": the
+ * socket stops at once instead of backing off and asking again.
+ */
+export class UnauthorizedError extends SocketError {
+  override name = 'UnauthorizedError'
+  constructor(message = 'Unauthorized', options?: { cause?: unknown }) {
+    super('UNAUTHORIZED', message, options)
+  }
+}
+
+/** The server answered a request with `{ error: { code, message } }`. */
+export class RemoteError extends SocketError {
+  override name = 'RemoteError'
+  /** The server's own error code, verbatim. */
+  readonly remoteCode: string
+  constructor(remoteCode: string, message: string, details?: Record<string, unknown>) {
+    super('REMOTE_ERROR', message, details ? { details } : undefined)
+    this.remoteCode = remoteCode
+  }
+}
+
+export function invalidOption(message: string): SocketError {
+  return new SocketError('INVALID_OPTIONS', message)
+}

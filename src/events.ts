@@ -1,0 +1,89 @@
+import type { CloseInfo } from './close-codes.ts'
+import type { Envelope, MessageData } from './codec.ts'
+import type { ConnectionState } from './connection-state.ts'
+import type { SocketError } from './errors.ts'
+import type { DropReason, QueuedMessage } from './send-queue.ts'
+
+/**
+ * Why the socket is reconnecting:
+ * - `connection-lost`: an open connection closed or dropped.
+ * - `attempt-failed`: an attempt did not open (refused, timed out, token provider failed).
+ * - `heartbeat-timeout`: no pong in time; the connection was cut.
+ * - `auth-failure`: the server rejected the credential; the next attempt forces a refresh.
+ * - `token-refresh`: the token is about to expire; a quiet reconnect with a fresh one.
+ * - `page-suspended`: the page went into the back/forward cache; it reconnects on return.
+ */
+export type ReconnectReason =
+  | 'connection-lost'
+  | 'attempt-failed'
+  | 'heartbeat-timeout'
+  | 'auth-failure'
+  | 'token-refresh'
+  | 'page-suspended'
+
+/** Lifecycle events, `socket.on(name, listener)`. Application messages use `onMessage()`. */
+export interface SocketEvents {
+  /** Every state change. */
+  state: { from: ConnectionState; to: ConnectionState }
+  /** A connection opened. `reconnected` is false for the first one after `connect()`. */
+  open: { reconnected: boolean; protocol: string }
+  /** An open connection ended (also after `close()`); `willReconnect` says what comes next. */
+  close: CloseInfo & { willReconnect: boolean }
+  /** A retry is scheduled. `delayMs` is `null` while waiting for the network or the page. */
+  reconnecting: {
+    attempt: number
+    delayMs: number | null
+    reason: ReconnectReason
+    lastClose: CloseInfo | null
+  }
+  /** Something failed; see `error.code`. Never thrown at you, never fatal unless the state says so. */
+  error: SocketError
+  /** Every inbound frame except protocol frames (`$`-types): raw data, and the envelope if decoded. */
+  message: { data: MessageData; envelope: Envelope | undefined }
+  /** A decoded event for which no `onMessage` handler is registered. */
+  unhandled: Envelope
+  /** A message left the socket without being sent. */
+  drop: { message: QueuedMessage; reason: DropReason }
+  /** A heartbeat pong arrived. */
+  heartbeat: { rttMs: number }
+}
+
+export type SocketEventName = keyof SocketEvents
+
+/** The state of a socket as one immutable value; a new object only when something changed. */
+export interface SocketSnapshot {
+  readonly state: ConnectionState
+  /** Consecutive failed attempts (0 once a connection has stayed up `minUptimeMs`). */
+  readonly attempt: number
+  /** When the next attempt is due (epoch milliseconds), or `null`. */
+  readonly nextRetryAt: number | null
+  /** `false` while the browser says it is offline. */
+  readonly online: boolean
+  /** The latest heartbeat round-trip time, in milliseconds. */
+  readonly rttMs: number | null
+  /** Messages waiting in the send queue. */
+  readonly queuedMessages: number
+  readonly lastClose: CloseInfo | null
+  /** The latest connection-level error (failed attempt, give-up), or `null`. */
+  readonly lastError: SocketError | null
+}
+
+/** Counters since the socket was created. */
+export interface SocketStats {
+  /** Native sockets created. */
+  connectAttempts: number
+  /** Connections that opened. */
+  opens: number
+  /** Connections that opened after a previous one in the same `connect()` session. */
+  reconnects: number
+  /** Frames written to a socket (protocol frames included). */
+  messagesSent: number
+  messagesReceived: number
+  /** Messages reported through `drop`. */
+  messagesDropped: number
+  queuedMessages: number
+  queuedBytes: number
+  pendingRequests: number
+  /** The latest heartbeat round-trip time, in milliseconds. */
+  rttMs: number | null
+}

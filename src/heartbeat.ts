@@ -1,0 +1,150 @@
+import { type Clock, TimerSlot } from './clock.ts'
+
+export interface HeartbeatOptions {
+  /**
+   * Milliseconds of inbound silence before a ping is sent. Any inbound message counts as
+   * proof of life and postpones the ping.
+   * @default 25000
+   */
+  intervalMs?: number
+  /**
+   * Milliseconds to wait for the pong (or any inbound message) after a ping before the
+   * connection is declared dead.
+   * @default 10000
+   */
+  timeoutMs?: number
+  /**
+   * The shorter timeout of a probe: the ping sent at once when the page becomes visible,
+   * the network comes back, or a timer fired so late that the machine probably slept.
+   * @default 3000
+   */
+  probeTimeoutMs?: number
+  /**
+   * Builds the ping frame, for servers with their own format (e.g. `() => 'ping'`). By
+   * default a `{ "type": "$ping", "id": … }` envelope is sent through the codec.
+   */
+  ping?: () => string | ArrayBufferLike | ArrayBufferView
+  /**
+   * Recognises the server's pong among raw inbound frames (called before decoding). A
+   * frame it accepts is consumed and not dispatched. By default a `$pong` envelope is a pong.
+   */
+  isPong?: (data: unknown) => boolean
+}
+
+export interface HeartbeatHooks {
+  sendPing(): void
+  onDead(): void
+  onRtt(rttMs: number): void
+}
+
+/** A timer that fires this much later than scheduled probably slept or was throttled. */
+const LATE_TOLERANCE_MS = 1000
+/** An inbound message this recent makes a probe pointless. */
+const FRESH_MS = 1000
+
+/**
+ * Ping/pong liveness for one open connection, on a single timer. The receive path only
+ * records a timestamp; the timer works out on firing whether a ping is due.
+ *
+ * A timer that fires far too late (sleep, a frozen or throttled tab) is not trusted to
+ * judge the connection: it sends a probe instead. Only one such late probe is allowed
+ * in a row, so a heavily throttled tab still reaches a verdict on a dead link: a live
+ * link's pong is delivered as an event, which throttling does not delay.
+ */
+export class Heartbeat {
+  #clock: Clock
+  #timer: TimerSlot
+  #hooks: HeartbeatHooks
+  #intervalMs: number
+  #timeoutMs: number
+  #probeTimeoutMs: number
+  #phase: 'off' | 'waiting' | 'awaiting' = 'off'
+  #lastInboundAt = 0
+  #pingSentAt = 0
+  #dueAt = 0
+  #lateProbes = 0
+
+  constructor(
+    options: Required<Pick<HeartbeatOptions, 'intervalMs' | 'timeoutMs' | 'probeTimeoutMs'>>,
+    clock: Clock,
+    hooks: HeartbeatHooks,
+  ) {
+    this.#intervalMs = options.intervalMs
+    this.#timeoutMs = options.timeoutMs
+    this.#probeTimeoutMs = options.probeTimeoutMs
+    this.#clock = clock
+    this.#hooks = hooks
+    this.#timer = new TimerSlot(clock)
+  }
+
+  start(): void {
+    this.#phase = 'waiting'
+    this.#lateProbes = 0
+    this.#lastInboundAt = this.#clock.now()
+    this.#arm(this.#intervalMs)
+  }
+
+  stop(): void {
+    this.#phase = 'off'
+    this.#timer.clear()
+  }
+
+  /** Any inbound frame: the connection is alive. Hot path: no timer work here. */
+  noteInbound(): void {
+    this.#lastInboundAt = this.#clock.now()
+    if (this.#phase === 'awaiting') {
+      this.#phase = 'waiting'
+      this.#lateProbes = 0
+    }
+  }
+
+  /** A pong: alive, and an RTT sample if a ping was outstanding. */
+  notePong(): void {
+    const awaiting = this.#phase === 'awaiting'
+    this.noteInbound()
+    if (awaiting) this.#hooks.onRtt(this.#lastInboundAt - this.#pingSentAt)
+  }
+
+  /** Ping now with the short timeout, unless the connection has just shown life. */
+  probe(): void {
+    if (this.#phase === 'off') return
+    const now = this.#clock.now()
+    if (this.#phase === 'waiting' && now - this.#lastInboundAt < FRESH_MS) return
+    if (this.#phase === 'awaiting') {
+      if (this.#dueAt - now > this.#probeTimeoutMs) this.#arm(this.#probeTimeoutMs)
+      return
+    }
+    this.#ping(this.#probeTimeoutMs)
+  }
+
+  #arm(delayMs: number): void {
+    this.#dueAt = this.#clock.now() + delayMs
+    this.#timer.set(() => this.#tick(), delayMs)
+  }
+
+  #ping(timeoutMs: number): void {
+    this.#phase = 'awaiting'
+    this.#pingSentAt = this.#clock.now()
+    this.#arm(timeoutMs)
+    this.#hooks.sendPing()
+  }
+
+  #tick(): void {
+    const now = this.#clock.now()
+    const late = now - this.#dueAt > LATE_TOLERANCE_MS
+    if (this.#phase === 'waiting') {
+      const silentMs = now - this.#lastInboundAt
+      if (silentMs < this.#intervalMs) this.#arm(this.#intervalMs - silentMs)
+      else this.#ping(late ? this.#probeTimeoutMs : this.#timeoutMs)
+      return
+    }
+    if (this.#phase !== 'awaiting') return
+    if (late && this.#lateProbes === 0) {
+      this.#lateProbes++
+      this.#ping(this.#probeTimeoutMs)
+      return
+    }
+    this.stop()
+    this.#hooks.onDead()
+  }
+}

@@ -1,0 +1,58 @@
+export type { AuthOptions, AuthPlacement, TokenContext, TokenReason, TokenResult } from './auth.ts'
+export type { Clock, RandomSource } from './clock.ts'
+export {
+  type CloseAction,
+  type CloseInfo,
+  type CloseVerdict,
+  classifyClose,
+} from './close-codes.ts'
+export {
+  type Codec,
+  type Envelope,
+  type ErrorPayload,
+  jsonCodec,
+  type MessageData,
+} from './codec.ts'
+export type { ConnectionState } from './connection-state.ts'
+export type { MessageHandler, RequestOptions } from './dispatch.ts'
+export { RemoteError, SocketError, type SocketErrorCode, UnauthorizedError } from './errors.ts'
+export type {
+  ReconnectReason,
+  SocketEventName,
+  SocketEvents,
+  SocketSnapshot,
+  SocketStats,
+} from './events.ts'
+export type { HeartbeatOptions } from './heartbeat.ts'
+export { consoleLogger, type Logger, silentLogger } from './logger.ts'
+export type { NetworkSignal, NetworkSource } from './network.ts'
+export type {
+  QueueOptions,
+  SocketOptions,
+  UrlProvider,
+  WebSocketConstructor,
+  WebSocketLike,
+} from './options.ts'
+export { ReconnectingSocket, type SendResult } from './reconnecting-socket.ts'
+export {
+  type BackoffOptions,
+  exponentialBackoff,
+  fromDelays,
+  type RetryContext,
+  type RetryPolicy,
+} from './retry-policy.ts'
+export type {
+  IncomingOf,
+  IncomingType,
+  OutgoingOf,
+  OutgoingType,
+  RequestData,
+  RequestsOf,
+  RequestType,
+  ResponseData,
+  SchemaValidators,
+  SocketSchema,
+  StandardSchemaV1,
+  UntypedSchema,
+} from './schema.ts'
+export type { DropReason, Frame, OverflowPolicy, QueuedMessage } from './send-queue.ts'

@@ -1,0 +1,829 @@
+import EventEmitter from 'eventemitter3'
+import { nanoid } from 'nanoid/non-secure'
+import { obtainToken, placeToken, type ResolvedToken, redact, type TokenReason } from './auth.ts'
+import { TimerSlot } from './clock.ts'
+import { type CloseInfo, HEARTBEAT_TIMEOUT_CODE } from './close-codes.ts'
+import type { Envelope, MessageData } from './codec.ts'
+import { type ConnectionState, canTransition } from './connection-state.ts'
+import { Dispatcher, type RequestOptions } from './dispatch.ts'
+import { SocketError, UnauthorizedError } from './errors.ts'
+import type {
+  ReconnectReason,
+  SocketEventName,
+  SocketEvents,
+  SocketSnapshot,
+  SocketStats,
+} from './events.ts'
+import { Heartbeat } from './heartbeat.ts'
+import { type NetworkSignal, watchNetwork } from './network.ts'
+import {
+  checkUrl,
+  type ResolvedOptions,
+  resolveOptions,
+  type SocketOptions,
+  type UrlProvider,
+  type WebSocketLike,
+} from './options.ts'
+import { Outbox, type SendResult } from './outbox.ts'
+import { planReconnect } from './retry-policy.ts'
+import type {
+  DataArgs,
+  IncomingOf,
+  IncomingType,
+  OutgoingOf,
+  OutgoingType,
+  RequestArgs,
+  RequestData,
+  RequestType,
+  ResponseData,
+  SocketSchema,
+  UntypedSchema,
+} from './schema.ts'
+import { type Frame, frameBytes, type QueuedMessage } from './send-queue.ts'
+
+export type { SendResult }
+
+const ABNORMAL = 1006
+
+// `Symbol.dispose` is missing in older runtimes; the registry symbol is what polyfills use.
+const disposeSymbol: typeof Symbol.dispose =
+  (Symbol as { dispose?: typeof Symbol.dispose }).dispose ??
+  (Symbol.for('Symbol.dispose') as typeof Symbol.dispose)
+
+/**
+ * A WebSocket that stays connected: it reconnects with backoff, queues sends while
+ * offline, detects dead connections with heartbeats, refreshes tokens and speaks typed
+ * request/response. See README.md for the guide and PROTOCOL.md for the wire format.
+ *
+ * Lifecycle (one state value, changed only by `#setState`):
+ * `idle → connecting → open → reconnecting → open …`, and `closing → closed` on `close()`,
+ * on a final close code from the server, or when the retry policy gives up.
+ *
+ * Exactly one native socket is live at a time. Every attempt gets a new generation
+ * number; callbacks of an older native socket, and async work (URL and token providers)
+ * begun for an older attempt, compare it and do nothing.
+ */
+export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
+  readonly #url: UrlProvider
+  readonly #o: ResolvedOptions
+  readonly #emitter = new EventEmitter()
+  readonly #dispatcher: Dispatcher
+  readonly #outbox: Outbox
+  readonly #heartbeat: Heartbeat | null
+  readonly #isPong: ((data: unknown) => boolean) | undefined
+  /** The retry delay or the connect timeout: never both at once. */
+  readonly #timer: TimerSlot
+  readonly #renewTimer: TimerSlot
+  readonly #subscribers = new Set<() => void>()
+  readonly #stats = {
+    connectAttempts: 0,
+    opens: 0,
+    reconnects: 0,
+    messagesSent: 0,
+    messagesReceived: 0,
+    messagesDropped: 0,
+  }
+
+  #state: ConnectionState = 'idle'
+  #snapshot: SocketSnapshot
+  #generation = 0
+  #ws: WebSocketLike | null = null
+  /** Aborts the async part of the attempt (or token renewal) in flight. */
+  #pending: AbortController | null = null
+  #failures = 0
+  #authFailures = 0
+  #forceRefresh = false
+  #token: ResolvedToken | null = null
+  /** A token fetched ahead of a quiet reconnect, used by the next attempt. */
+  #nextToken: ResolvedToken | null = null
+  #openedAt = 0
+  #lostAt = 0
+  #openedInSession = false
+  #suspended = false
+  #stopNetwork: (() => void) | null = null
+  #queueCountDirty = false
+
+  constructor(url: UrlProvider, options: SocketOptions<S> = {}) {
+    this.#o = resolveOptions(options)
+    if (typeof url !== 'function') checkUrl(url)
+    this.#url = url
+    const { clock, queue, heartbeat } = this.#o
+    this.#timer = new TimerSlot(clock)
+    this.#renewTimer = new TimerSlot(clock)
+    this.#outbox = new Outbox(queue, this.#o.highWaterMarkBytes, clock, {
+      dropped: (message, reason) => {
+        this.#stats.messagesDropped++
+        this.#emitter.emit('drop', { message, reason })
+      },
+      written: () => {
+        this.#stats.messagesSent++
+      },
+      changed: () => this.#queueChanged(),
+    })
+    this.#isPong = heartbeat ? heartbeat.isPong : undefined
+    this.#heartbeat = heartbeat
+      ? new Heartbeat(heartbeat, clock, {
+          sendPing: () =>
+            this.#ws?.send(
+              heartbeat.ping ? heartbeat.ping() : this.#encode({ type: '$ping', id: nanoid() }),
+            ),
+          onDead: () =>
+            this.#connectionEnded(
+              { code: HEARTBEAT_TIMEOUT_CODE, reason: 'heartbeat timeout', wasClean: false },
+              'heartbeat-timeout',
+            ),
+          onRtt: (rttMs) => {
+            this.#setSnapshot({ rttMs })
+            this.#emitter.emit('heartbeat', { rttMs })
+          },
+        })
+      : null
+    this.#dispatcher = new Dispatcher({
+      clock,
+      report: (error) => this.#report(error),
+      unhandled: (envelope) => this.#emitter.emit('unhandled', envelope),
+      validators: this.#o.validate as never,
+    })
+    this.#snapshot = Object.freeze({
+      state: 'idle',
+      attempt: 0,
+      nextRetryAt: null,
+      online: this.#online(),
+      rttMs: null,
+      queuedMessages: 0,
+      lastClose: null,
+      lastError: null,
+    })
+    // On a microtask, so listeners attached right after `new` see the first attempt.
+    if (this.#o.autoConnect) queueMicrotask(() => this.#state === 'idle' && this.connect())
+  }
+
+  /** The current state. */
+  get state(): ConnectionState {
+    return this.#state
+  }
+
+  /** Counters since the socket was created (a fresh copy on every read). */
+  get stats(): SocketStats {
+    return {
+      ...this.#stats,
+      queuedMessages: this.#outbox.length,
+      queuedBytes: this.#outbox.bytes,
+      pendingRequests: this.#dispatcher.pendingCount,
+      rttMs: this.#snapshot.rttMs,
+    }
+  }
+
+  /** The current snapshot: the same object until something changes (for `useSyncExternalStore`). */
+  readonly getSnapshot = (): SocketSnapshot => this.#snapshot
+
+  /** Calls `listener` after every snapshot change; returns the unsubscribe function. */
+  readonly subscribe = (listener: () => void): (() => void) => {
+    this.#subscribers.add(listener)
+    return () => this.#subscribers.delete(listener)
+  }
+
+  /** Listens to a lifecycle event; returns the unsubscribe function. A throwing listener is reported as `error`. */
+  on<E extends SocketEventName>(
+    event: E,
+    listener: (payload: SocketEvents[E]) => void,
+  ): () => void {
+    const safe = (payload: SocketEvents[E]): void => {
+      try {
+        listener(payload)
+      } catch (error) {
+        if (event === 'error') this.#o.logger.error('an error listener threw', { error })
+        else
+          this.#report(
+            new SocketError('HANDLER_FAILED', `a "${event}" listener threw`, { cause: error }),
+          )
+      }
+    }
+    this.#emitter.on(event, safe)
+    return () => {
+      this.#emitter.off(event, safe)
+    }
+  }
+
+  /** Like `on()`, for the next occurrence only. */
+  once<E extends SocketEventName>(
+    event: E,
+    listener: (payload: SocketEvents[E]) => void,
+  ): () => void {
+    const off = this.on(event, (payload) => {
+      off()
+      listener(payload)
+    })
+    return off
+  }
+
+  /** Handles one application message type, typed by the schema; returns the unsubscribe function. */
+  onMessage<K extends IncomingType<S>>(
+    type: K,
+    handler: (data: IncomingOf<S>[K], envelope: Envelope) => void,
+  ): () => void {
+    if (typeof handler !== 'function')
+      throw new SocketError('INVALID_OPTIONS', 'onMessage: handler must be a function')
+    return this.#dispatcher.on(type, handler as (data: unknown, envelope: Envelope) => void)
+  }
+
+  /** Starts connecting. Does nothing unless the socket is `idle` or `closed`. */
+  connect(): void {
+    if (this.#state !== 'idle' && this.#state !== 'closed') return
+    this.#failures = 0
+    this.#authFailures = 0
+    this.#forceRefresh = false
+    this.#openedInSession = false
+    this.#suspended = false
+    this.#outbox.accepting = true
+    this.#lostAt = this.#o.clock.now()
+    this.#setState('connecting', { attempt: 0, lastError: null, online: this.#online() })
+    if (this.#o.network)
+      this.#stopNetwork = watchNetwork(this.#o.network, (signal) => this.#onNetwork(signal))
+    this.#attempt('connect')
+  }
+
+  /**
+   * Stops for good (until `connect()`): closes the connection with `code` and `reason`,
+   * clears every timer and listener of ours, rejects pending requests and `flush()` with
+   * `CLOSED`, and drops queued messages (reported as `drop` with reason `closed`; use
+   * `takeQueued()` first to keep them). Does nothing if already closed.
+   */
+  close(code = 1000, reason = ''): void {
+    if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
+      throw new SocketError(
+        'INVALID_OPTIONS',
+        `close: code must be 1000 or 3000-4999 (got ${code})`,
+      )
+    }
+    if (frameBytes(reason) > 123) {
+      throw new SocketError('INVALID_OPTIONS', 'close: reason must be at most 123 bytes of UTF-8')
+    }
+    const from = this.#state
+    if (from === 'closed' || from === 'closing') return
+    if (from !== 'idle') this.#setState('closing')
+    const wasOpen = this.#lose({ code, reason })
+    this.#setState('closed', { nextRetryAt: null })
+    if (wasOpen) this.#emitter.emit('close', { code, reason, wasClean: true, willReconnect: false })
+    this.#teardown(new SocketError('CLOSED', 'the socket was closed'))
+  }
+
+  /** Same as `close()`, for `using socket = new ReconnectingSocket(…)`. */
+  [disposeSymbol](): void {
+    this.close()
+  }
+
+  /**
+   * Sends a typed event. Returns `'sent'` (written to the socket), `'queued'` (held until
+   * the connection is open, see `queue`) or `'dropped'` (reported through `drop`). Never
+   * throws for a connection reason; throws `ENCODE_FAILED` for data the codec cannot
+   * encode, and `QUEUE_FULL` under the `'reject'` overflow policy.
+   */
+  send<K extends OutgoingType<S>>(type: K, ...[data]: DataArgs<OutgoingOf<S>[K]>): SendResult {
+    checkType(type)
+    return this.#outbox.submit(this.#encode(data === undefined ? { type } : { type, data }), type)
+  }
+
+  /** Sends a frame as is, bypassing the codec; same queue rules as `send()`. */
+  sendRaw(data: Frame): SendResult {
+    return this.#outbox.submit(data, undefined)
+  }
+
+  /**
+   * Sends a request and resolves with the response's data. Rejects with a `SocketError`:
+   * `REQUEST_TIMEOUT`, `ABORTED`, `CONNECTION_LOST` (dropped after sending, unless
+   * `idempotent`), `REMOTE_ERROR` (a `RemoteError` with the server's code), `VALIDATION_FAILED`,
+   * `CLOSED` or `DROPPED`. While not open the request is queued; its timeout runs from the call.
+   */
+  request<K extends RequestType<S>>(
+    type: K,
+    ...args: RequestArgs<RequestData<S, K>>
+  ): Promise<ResponseData<S, K>> {
+    const [data, options = {}] = args as [unknown, RequestOptions?]
+    try {
+      checkType(type)
+      const timeoutMs = options.timeoutMs ?? this.#o.requestTimeoutMs
+      if (!(timeoutMs > 0))
+        throw new SocketError('INVALID_OPTIONS', 'request: timeoutMs must be a number > 0')
+      const id = nanoid()
+      const frame = this.#encode(data === undefined ? { type, id } : { type, id, data })
+      const { request, promise } = this.#dispatcher.track(id, type, frame, {
+        ...options,
+        timeoutMs,
+      })
+      if (!request.cancelled) {
+        try {
+          this.#outbox.submit(frame, type, request)
+        } catch (error) {
+          request.fail(error as SocketError)
+        }
+      }
+      return promise as Promise<ResponseData<S, K>>
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Resolves once everything queued has been written to the socket and the socket's own
+   * buffer has drained. Rejects with `CLOSED` if the socket is closed first.
+   */
+  flush(): Promise<void> {
+    return this.#outbox.flush()
+  }
+
+  /** Removes and returns the unsent messages, e.g. to hand them to another socket. */
+  takeQueued(): QueuedMessage[] {
+    return this.#outbox.take()
+  }
+
+  // ── Attempts ────────────────────────────────────────────────────────────────────────
+
+  #attempt(reason: TokenReason): void {
+    const generation = ++this.#generation
+    const pending = new AbortController()
+    this.#pending = pending
+    this.#setSnapshot({ nextRetryAt: null })
+    this.#timer.set(
+      () =>
+        this.#attemptFailed(
+          generation,
+          new SocketError('CONNECT_TIMEOUT', `no connection within ${this.#o.connectTimeoutMs} ms`),
+        ),
+      this.#o.connectTimeoutMs,
+    )
+    void this.#open(generation, reason, pending)
+  }
+
+  async #open(generation: number, reason: TokenReason, pending: AbortController): Promise<void> {
+    const { auth, WebSocket: Ctor } = this.#o
+    let handshake: { url: string; protocols: string[]; headers?: Record<string, string> }
+    try {
+      const url = typeof this.#url === 'function' ? await this.#url() : this.#url
+      if (generation !== this.#generation) return
+      handshake = { url: checkUrl(url), protocols: this.#o.protocols }
+      if (auth) {
+        const token =
+          this.#nextToken ??
+          (await obtainToken(
+            auth,
+            {
+              reason,
+              forceRefresh: this.#forceRefresh || reason === 'renew',
+              attempt: this.#failures,
+            },
+            this.#o.clock,
+            pending,
+          ))
+        if (generation !== this.#generation) return
+        this.#nextToken = null
+        this.#forceRefresh = false
+        this.#token = token
+        handshake = placeToken(handshake, auth, token.token)
+      }
+    } catch (error) {
+      if (generation !== this.#generation) return
+      if (error instanceof UnauthorizedError) this.#stop(null, error)
+      else this.#attemptFailed(generation, asSocketError(error, 'AUTH_FAILED'))
+      return
+    }
+    let ws: WebSocketLike
+    try {
+      // undici (Node's global WebSocket) takes an init object with headers.
+      const init = handshake.headers && {
+        protocols: handshake.protocols,
+        headers: handshake.headers,
+      }
+      ws = new Ctor(handshake.url, (init as unknown as string[]) ?? handshake.protocols)
+    } catch (error) {
+      this.#attemptFailed(generation, this.#connectionFailed(error))
+      return
+    }
+    this.#stats.connectAttempts++
+    this.#ws = ws
+    ws.binaryType = this.#o.binaryType
+    ws.onopen = () => generation === this.#generation && this.#onOpen(ws)
+    ws.onmessage = (event: { data: MessageData }) =>
+      generation === this.#generation && this.#onMessage(event.data)
+    ws.onclose = (event: { code: number; reason: string; wasClean: boolean }) => {
+      if (generation !== this.#generation) return
+      const close = { code: event.code, reason: event.reason, wasClean: event.wasClean }
+      if (this.#state === 'open') this.#connectionEnded(close, 'connection-lost')
+      else
+        this.#attemptFailed(
+          generation,
+          this.#connectionFailed(`closed with ${event.code} before opening`),
+          close,
+        )
+    }
+    // Node 22 reports a refused connection with `error` and no `close` at all, so an error
+    // before open ends the attempt here. After open, the `close` that follows decides.
+    ws.onerror = (event: { message?: string }) => {
+      if (generation === this.#generation && this.#state !== 'open') {
+        this.#attemptFailed(
+          generation,
+          this.#connectionFailed(event?.message ?? 'connection error'),
+        )
+      }
+    }
+    this.#o.logger.debug('connecting', { url: this.#redact(handshake.url) })
+  }
+
+  #onOpen(ws: WebSocketLike): void {
+    this.#timer.clear()
+    this.#pending = null
+    this.#openedAt = this.#o.clock.now()
+    const reconnected = this.#openedInSession
+    this.#openedInSession = true
+    this.#stats.opens++
+    if (reconnected) this.#stats.reconnects++
+    this.#setState('open', { nextRetryAt: null, lastError: null })
+    const { auth } = this.#o
+    if (auth?.placement === 'message' && this.#token) {
+      ws.send(this.#encode({ type: '$auth', data: { token: this.#token.token } }))
+    }
+    this.#heartbeat?.start()
+    this.#scheduleRenewal()
+    // Order on every open: the auth message, then what `open` listeners send (they go
+    // straight out, ahead of the queue), then the queue, then new sends.
+    let protocol = ws.protocol
+    if (auth?.placement === 'protocol' && protocol.startsWith(`${auth.param}.`)) protocol = ''
+    this.#outbox.attach(ws)
+    this.#outbox.priority = true
+    try {
+      this.#emitter.emit('open', { reconnected, protocol })
+    } finally {
+      this.#outbox.priority = false
+    }
+    if (this.#ws === ws) this.#outbox.drain()
+  }
+
+  #onMessage(data: MessageData): void {
+    this.#stats.messagesReceived++
+    const heartbeat = this.#heartbeat
+    if (heartbeat) {
+      if (this.#isPong?.(data)) {
+        heartbeat.notePong()
+        return
+      }
+      heartbeat.noteInbound()
+    }
+    const max = this.#o.maxMessageBytes
+    if (max !== Number.POSITIVE_INFINITY && tooLarge(data, max)) {
+      this.#report(
+        new SocketError('DECODE_FAILED', `inbound frame larger than maxMessageBytes (${max})`),
+      )
+      return
+    }
+    let envelope: Envelope | undefined
+    try {
+      envelope = this.#o.codec.decode(data)
+    } catch (error) {
+      this.#report(asSocketError(error, 'DECODE_FAILED'))
+      return
+    }
+    if (envelope === undefined) {
+      this.#emitter.emit('message', { data, envelope })
+      return
+    }
+    // `$`-types belong to the protocol: never handed to application handlers.
+    if (envelope.type.charCodeAt(0) === 36) {
+      if (envelope.type === '$pong') heartbeat?.notePong()
+      return
+    }
+    this.#emitter.emit('message', { data, envelope })
+    this.#dispatcher.dispatch(envelope)
+  }
+
+  // ── Losing a connection, deciding what next ─────────────────────────────────────────
+
+  #attemptFailed(generation: number, error: SocketError, close?: CloseInfo): void {
+    if (generation !== this.#generation) return
+    this.#setSnapshot({ lastError: error })
+    this.#report(error)
+    this.#connectionEnded(
+      close ?? { code: ABNORMAL, reason: '', wasClean: false },
+      'attempt-failed',
+    )
+  }
+
+  #connectionEnded(close: CloseInfo, reason: ReconnectReason): void {
+    // A heartbeat verdict cuts the socket with its own code; anything else is gone already.
+    const cutWith = close.code === HEARTBEAT_TIMEOUT_CODE ? close : undefined
+    const wasOpen = this.#lose(cutWith)
+    const { clock, auth, shouldReconnect, maxAttempts, retry } = this.#o
+    const now = clock.now()
+    const online = this.#online()
+    const plan = planReconnect(
+      {
+        close,
+        authConfigured: auth !== undefined,
+        shouldReconnect,
+        failures: this.#failures,
+        authFailures: this.#authFailures,
+        maxAttempts,
+        retry,
+        elapsedMs: now - this.#lostAt,
+        online,
+      },
+      (error) => this.#report(error),
+    )
+    if (plan.action === 'stop') {
+      this.#stop(close, plan.error, wasOpen)
+      return
+    }
+    const { delayMs, failures } = plan
+    this.#failures = failures
+    this.#authFailures = plan.authFailures
+    if (plan.refreshAuth) {
+      this.#forceRefresh = true
+      reason = 'auth-failure'
+    }
+    // Offline or suspended: no attempt (it would fail and burn the budget) until the signal.
+    const waiting = !online || this.#suspended
+    this.#setState('reconnecting', {
+      attempt: failures,
+      lastClose: close,
+      online,
+      nextRetryAt: waiting ? null : now + delayMs,
+    })
+    if (!waiting) {
+      this.#timer.set(
+        () => this.#attempt(this.#forceRefresh ? 'auth-failure' : 'reconnect'),
+        delayMs,
+      )
+    }
+    if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
+    this.#emitter.emit('reconnecting', {
+      attempt: failures,
+      delayMs: waiting ? null : delayMs,
+      reason,
+      lastClose: close,
+    })
+    this.#o.logger.debug('reconnecting', { attempt: failures, delayMs, code: close.code })
+  }
+
+  /** Ends in `closed` for a reason other than `close()`: a final close code, or giving up. */
+  #stop(close: CloseInfo | null, error: SocketError | null, wasOpen = false): void {
+    this.#lose()
+    this.#setState('closed', {
+      lastClose: close ?? this.#snapshot.lastClose,
+      lastError: error,
+      nextRetryAt: null,
+    })
+    if (wasOpen && close) this.#emitter.emit('close', { ...close, willReconnect: false })
+    this.#teardown(
+      error ?? new SocketError('CLOSED', `the server closed the connection (${close?.code ?? ''})`),
+    )
+    if (error) this.#report(error)
+  }
+
+  /**
+   * Cuts the current native socket loose and stops everything that belongs to one
+   * connection. Returns whether it was open; if so, does the bookkeeping of a lost one.
+   */
+  #lose(closeWith?: { code: number; reason: string }): boolean {
+    const wasOpen = this.#state === 'open'
+    this.#generation++
+    this.#timer.clear()
+    this.#outbox.attach(null)
+    this.#renewTimer.clear()
+    this.#heartbeat?.stop()
+    this.#pending?.abort()
+    this.#pending = null
+    const ws = this.#ws
+    this.#ws = null
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onclose = ws.onerror = null
+      if (ws.readyState <= 1) {
+        try {
+          ws.close(closeWith?.code ?? 1000, closeWith?.reason ?? '')
+        } catch {
+          // Some runtimes throw when closing a socket that failed to connect; it is gone either way.
+        }
+      }
+    }
+    if (wasOpen) {
+      const now = this.#o.clock.now()
+      if (now - this.#openedAt >= this.#o.minUptimeMs) {
+        this.#failures = 0
+        this.#authFailures = 0
+      }
+      this.#lostAt = now
+      this.#outbox.requeue(this.#dispatcher.connectionLost(now))
+    }
+    return wasOpen
+  }
+
+  /** Releases what outlives a connection: network listeners, requests, the queue, waiters. */
+  #teardown(error: SocketError): void {
+    this.#stopNetwork?.()
+    this.#stopNetwork = null
+    this.#token = null
+    this.#nextToken = null
+    this.#dispatcher.rejectAll(error)
+    this.#outbox.close(error)
+  }
+
+  // ── Network and page signals ────────────────────────────────────────────────────────
+
+  #onNetwork(signal: NetworkSignal): void {
+    const state = this.#state
+    const waiting = state === 'reconnecting' && this.#ws === null && this.#pending === null
+    this.#o.logger.debug('network signal', { signal, state })
+    switch (signal) {
+      case 'offline':
+        // Attempts now would fail and burn the attempt budget: wait for `online`.
+        this.#setSnapshot({ online: false })
+        if (waiting) {
+          this.#timer.clear()
+          this.#setSnapshot({ nextRetryAt: null })
+        }
+        if (state === 'open') this.#heartbeat?.probe()
+        break
+      case 'online':
+      case 'wake':
+        if (signal === 'online') this.#setSnapshot({ online: true })
+        if (state === 'open') this.#heartbeat?.probe()
+        else if (waiting && !this.#suspended && this.#online()) this.#attempt('reconnect')
+        break
+      case 'suspend':
+        // Close cleanly so the page may enter the back/forward cache; resume on `restore`.
+        if (state === 'open' || state === 'connecting' || state === 'reconnecting') {
+          const wasOpen = this.#lose({ code: 1000, reason: 'page suspended' })
+          this.#suspended = true
+          const close = { code: 1000, reason: 'page suspended', wasClean: true }
+          this.#setState('reconnecting', { nextRetryAt: null })
+          if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
+          this.#emitter.emit('reconnecting', {
+            attempt: this.#failures,
+            delayMs: null,
+            reason: 'page-suspended',
+            lastClose: close,
+          })
+        }
+        break
+      case 'restore':
+        if (this.#suspended) {
+          this.#suspended = false
+          if (state === 'reconnecting') this.#attempt('reconnect')
+        }
+        break
+    }
+  }
+
+  // ── Auth renewal ────────────────────────────────────────────────────────────────────
+
+  #scheduleRenewal(): void {
+    const { auth, clock } = this.#o
+    const expiresAt = this.#token?.expiresAt
+    if (!auth || expiresAt == null) return
+    const delayMs = Math.max(0, expiresAt - auth.renewBeforeMs - clock.now())
+    this.#renewTimer.set(() => void this.#renew(), delayMs)
+  }
+
+  async #renew(): Promise<void> {
+    const auth = this.#o.auth
+    if (!auth || this.#state !== 'open') return
+    const generation = this.#generation
+    const pending = new AbortController()
+    this.#pending = pending
+    let token: ResolvedToken
+    try {
+      token = await obtainToken(
+        auth,
+        { reason: 'renew', forceRefresh: true, attempt: 0 },
+        this.#o.clock,
+        pending,
+      )
+    } catch (error) {
+      if (generation !== this.#generation) return
+      this.#pending = null
+      if (error instanceof UnauthorizedError) this.#stop(null, error, false)
+      // Otherwise the server closes with an auth code at expiry, and the normal path retries.
+      else this.#report(asSocketError(error, 'AUTH_FAILED'))
+      return
+    }
+    if (generation !== this.#generation) return
+    this.#pending = null
+    if (auth.placement === 'message' && this.#ws) {
+      this.#token = token
+      this.#ws.send(this.#encode({ type: '$auth', data: { token: token.token } }))
+      this.#scheduleRenewal()
+      return
+    }
+    // Other placements carry the token in the handshake: reconnect quietly with the new one.
+    this.#nextToken = token
+    const close = { code: 1000, reason: 'token refresh', wasClean: true }
+    this.#lose({ code: close.code, reason: close.reason })
+    this.#setState('reconnecting', { nextRetryAt: null })
+    this.#emitter.emit('close', { ...close, willReconnect: true })
+    this.#emitter.emit('reconnecting', {
+      attempt: 0,
+      delayMs: 0,
+      reason: 'token-refresh',
+      lastClose: close,
+    })
+    this.#attempt('renew')
+  }
+
+  // ── Sending ─────────────────────────────────────────────────────────────────────────
+
+  /** The queue count in the snapshot is updated once per burst of sends, not per message. */
+  #queueChanged(): void {
+    if (this.#queueCountDirty) return
+    this.#queueCountDirty = true
+    queueMicrotask(() => {
+      this.#queueCountDirty = false
+      const queuedMessages = this.#outbox.length
+      if (queuedMessages !== this.#snapshot.queuedMessages) this.#setSnapshot({ queuedMessages })
+    })
+  }
+
+  #encode(envelope: Envelope): Frame {
+    try {
+      return this.#o.codec.encode(envelope)
+    } catch (error) {
+      throw new SocketError('ENCODE_FAILED', `could not encode "${envelope.type}"`, {
+        cause: error,
+      })
+    }
+  }
+
+  // ── State and reporting ─────────────────────────────────────────────────────────────
+
+  #setState(to: ConnectionState, patch?: Partial<SocketSnapshot>): void {
+    const from = this.#state
+    if (from === to) {
+      if (patch) this.#setSnapshot(patch)
+      return
+    }
+    if (!canTransition(from, to))
+      throw new Error(`resilient-socket: invalid transition ${from} → ${to}`)
+    this.#state = to
+    this.#setSnapshot({ ...patch, state: to })
+    this.#o.logger.debug('state', { from, to })
+    this.#emitter.emit('state', { from, to })
+  }
+
+  #setSnapshot(patch: Partial<SocketSnapshot>): void {
+    const previous = this.#snapshot
+    let changed = false
+    for (const key in patch) {
+      if (previous[key as keyof SocketSnapshot] !== patch[key as keyof SocketSnapshot])
+        changed = true
+    }
+    if (!changed) return
+    this.#snapshot = Object.freeze({ ...previous, ...patch })
+    for (const subscriber of [...this.#subscribers]) {
+      try {
+        subscriber()
+      } catch (error) {
+        this.#report(
+          new SocketError('HANDLER_FAILED', 'a snapshot subscriber threw', { cause: error }),
+        )
+      }
+    }
+  }
+
+  #report(error: SocketError): void {
+    if (this.#emitter.listenerCount('error') > 0) this.#emitter.emit('error', error)
+    else this.#o.logger.warn(error.message, { code: error.code })
+  }
+
+  #online(): boolean {
+    return this.#o.network?.isOnline?.() ?? true
+  }
+
+  #redact(text: string): string {
+    return redact(text, this.#token?.token ?? null)
+  }
+
+  #connectionFailed(cause: unknown): SocketError {
+    const message =
+      typeof cause === 'string' ? cause : ((cause as Error)?.message ?? 'connection failed')
+    return new SocketError('CONNECTION_FAILED', this.#redact(message))
+  }
+}
+
+function checkType(type: unknown): void {
+  if (typeof type !== 'string' || type === '' || type.charCodeAt(0) === 36) {
+    throw new SocketError(
+      'INVALID_OPTIONS',
+      `message type must be a non-empty string not starting with "$" (got ${String(type)})`,
+    )
+  }
+}
+
+function asSocketError(error: unknown, code: SocketError['code']): SocketError {
+  return error instanceof SocketError
+    ? error
+    : new SocketError(code, String((error as Error)?.message ?? error), { cause: error })
+}
+
+function tooLarge(data: MessageData, max: number): boolean {
+  if (typeof data !== 'string') return frameBytes(data) > max
+  // UTF-8 is never shorter than the UTF-16 length, nor longer than three times it.
+  if (data.length > max) return true
+  return data.length * 3 > max && frameBytes(data) > max
+}
