@@ -1,0 +1,97 @@
+#!/usr/bin/env node
+// Runs directly on Node >= 22.18 (type stripping), e.g. `node e2e/server/cli.ts`.
+import { parseArgs } from 'node:util'
+import { startServer } from './index.ts'
+
+const USAGE = `Usage: node e2e/server/cli.ts [options]
+
+Starts the resilient-socket reference echo server.
+
+Options:
+  --port <n>              port to listen on (default 8787; 0 picks a free one)
+  --host <addr>           interface to bind (default 127.0.0.1)
+  --static <prefix=dir>   serve a directory read-only under a URL prefix (repeatable)
+  --quiet                 do not log connections and faults
+  -h, --help              show this help
+
+Control API (loopback only): POST /control/drop, /control/close?code=&reason=,
+/control/silence?on=1|0, /control/refuse?ms=, /control/pause?on=1|0,
+/control/expire-tokens, /control/invalidate-tokens, /control/restart?downMs=,
+/control/send-raw, /control/broadcast; GET /control/status. Tokens: GET /token?ttlMs=.`
+
+/** Pages served by Vite, Playwright or this server itself, on any local port. */
+const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
+
+function fail(message: string): never {
+  process.stderr.write(`${message}\n\n${USAGE}\n`)
+  process.exit(2)
+}
+
+function parse(argv: string[]) {
+  try {
+    return parseArgs({
+      args: argv,
+      options: {
+        port: { type: 'string', default: '8787' },
+        host: { type: 'string', default: '127.0.0.1' },
+        static: { type: 'string', multiple: true, default: [] },
+        quiet: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values
+  } catch (error) {
+    return fail((error as Error).message)
+  }
+}
+
+async function main(): Promise<void> {
+  const args = parse(process.argv.slice(2))
+  if (args.help) {
+    process.stdout.write(`${USAGE}\n`)
+    return
+  }
+  const port = Number(args.port)
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) fail(`invalid --port ${args.port}`)
+
+  const staticDirs: Record<string, string> = {}
+  for (const mount of args.static) {
+    const eq = mount.indexOf('=')
+    if (eq <= 0 || eq === mount.length - 1) fail(`--static expects prefix=dir, got ${mount}`)
+    staticDirs[mount.slice(0, eq)] = mount.slice(eq + 1)
+  }
+
+  const log = args.quiet
+    ? undefined
+    : (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`)
+  const server = await startServer({
+    port,
+    host: args.host,
+    static: staticDirs,
+    allowedOrigins: (origin) => LOCAL_ORIGIN.test(origin),
+    ...(log === undefined ? {} : { log }),
+  }).catch((error: unknown) => fail(`could not start: ${(error as Error).message}`))
+
+  process.stdout.write(
+    `reference server listening on ${server.url} (control: ${server.httpUrl}/control)\n`,
+  )
+
+  let stopping = false
+  const shutdown = (signal: string): void => {
+    if (stopping) return
+    stopping = true
+    log?.(`${signal}: shutting down`)
+    server.close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        process.stderr.write(`shutdown failed: ${(error as Error).message}\n`)
+        process.exit(1)
+      },
+    )
+  }
+  process.once('SIGINT', () => shutdown('SIGINT'))
+  process.once('SIGTERM', () => shutdown('SIGTERM'))
+}
+
+await main()

@@ -1,0 +1,180 @@
+import { createServer } from 'node:http'
+import type { Socket } from 'node:net'
+import { WebSocketServer } from 'ws'
+import type { ServerControl } from './control.ts'
+import { createControl } from './control.ts'
+import { selectProtocol } from './credentials.ts'
+import { createRequestHandler } from './http.ts'
+import { Hub } from './hub.ts'
+import type { ServerOptions } from './options.ts'
+import { resolveServerOptions } from './options.ts'
+import { Refusal } from './refusal.ts'
+import { createStaticHandler } from './static-files.ts'
+import { createUpgradeHandler } from './upgrade.ts'
+
+export type { ConnectionStatus } from './connection.ts'
+export type { ServerControl, ServerStatus } from './control.ts'
+export { ControlError } from './control.ts'
+export type { ServerOptions } from './options.ts'
+export type { ReceivedMessage } from './received-log.ts'
+export type { IssuedToken } from './tokens.ts'
+
+export interface ReferenceServer {
+  /** `ws://127.0.0.1:PORT` (no trailing slash; append a path such as `/secure`). */
+  readonly url: string
+  /** `http://127.0.0.1:PORT`, for `/token`, `/control/*` and static files. */
+  readonly httpUrl: string
+  readonly port: number
+  readonly control: ServerControl
+  /** Crash: destroys every socket and stops listening. The port number is kept for start(). */
+  stop(): Promise<void>
+  /** Listens again on the same port. Rejects if something else took it meanwhile. */
+  start(): Promise<void>
+  /** Stops for good: every socket destroyed, every timer cleared, port released. */
+  close(): Promise<void>
+}
+
+/** Starts the reference echo server; resolves once it is listening. */
+export async function startServer(options: ServerOptions = {}): Promise<ReferenceServer> {
+  const config = resolveServerOptions(options)
+  const hub = new Hub(config)
+  const refusal = new Refusal()
+  const wss = new WebSocketServer({
+    noServer: true,
+    clientTracking: false,
+    maxPayload: config.maxPayloadBytes,
+    handleProtocols: (offered) => selectProtocol(offered),
+  })
+  const http = createServer()
+  // Every TCP socket, HTTP or upgraded, so stop() can destroy them all and the port
+  // is really free when it resolves.
+  const sockets = new Set<Socket>()
+  let port = config.port
+  let up = false
+  let closed = false
+  // stop/start/close run one at a time; overlapping listen() and close() on one
+  // http.Server leaves it in a state neither call reports.
+  let queue: Promise<unknown> = Promise.resolve()
+  const serially = <T>(step: () => Promise<T>): Promise<T> => {
+    const result = queue.then(step)
+    queue = result.catch(() => {})
+    return result
+  }
+  let restartGeneration = 0
+  let downtime: { timer: NodeJS.Timeout; wake: () => void } | null = null
+
+  const listen = async (): Promise<void> => {
+    if (closed) throw new Error('the reference server was closed')
+    if (up) return
+    await new Promise<void>((resolve, reject) => {
+      const onError = (error: Error): void => {
+        http.off('listening', onListening)
+        reject(error)
+      }
+      const onListening = (): void => {
+        http.off('error', onError)
+        resolve()
+      }
+      http.once('error', onError)
+      http.once('listening', onListening)
+      http.listen({ port, host: config.host })
+    })
+    const address = http.address()
+    if (address !== null && typeof address === 'object') port = address.port
+    up = true
+  }
+
+  const unlisten = async (): Promise<void> => {
+    if (!up) return
+    up = false
+    for (const connection of hub.all()) connection.terminate()
+    for (const socket of sockets) socket.destroy()
+    await new Promise<void>((resolve, reject) =>
+      http.close((error) => (error ? reject(error) : resolve())),
+    )
+  }
+
+  const endDowntime = (): void => {
+    if (downtime === null) return
+    clearTimeout(downtime.timer)
+    downtime.wake()
+    downtime = null
+  }
+
+  const restart = async (downMs: number): Promise<void> => {
+    restartGeneration += 1
+    const generation = restartGeneration
+    endDowntime()
+    await serially(unlisten)
+    // A newer restart or a close() may take over at any await below.
+    const superseded = (): boolean => generation !== restartGeneration || closed
+    if (superseded()) return
+    await new Promise<void>((wake) => {
+      const entry = {
+        timer: setTimeout(() => {
+          if (downtime === entry) downtime = null
+          wake()
+        }, downMs),
+        wake,
+      }
+      downtime = entry
+    })
+    if (superseded()) return
+    await serially(listen)
+  }
+
+  const control = createControl({ hub, refusal, isUp: () => up, restart })
+
+  http.on('connection', (socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
+  http.on(
+    'request',
+    createRequestHandler({
+      control,
+      serveStatic: createStaticHandler(config.staticDirs),
+      bodyLimitBytes: config.maxPayloadBytes,
+      log: config.log,
+    }),
+  )
+  http.on(
+    'upgrade',
+    createUpgradeHandler({ wss, hub, refusal, isOriginAllowed: config.isOriginAllowed }),
+  )
+  http.on('clientError', (_error, socket) => socket.destroy())
+  // Errors while listening (EMFILE and the like) must not crash a test run.
+  http.on('error', (error) => config.log(`server error: ${error.message}`))
+
+  await serially(listen)
+
+  const displayHost = urlHost(config.host)
+  const server: ReferenceServer = {
+    get url() {
+      return `ws://${displayHost}:${port}`
+    },
+    get httpUrl() {
+      return `http://${displayHost}:${port}`
+    },
+    get port() {
+      return port
+    },
+    control,
+    stop: () => serially(unlisten),
+    start: () => serially(listen),
+    close: async () => {
+      closed = true
+      endDowntime()
+      await serially(unlisten)
+      hub.waiters.rejectAll(new Error('the reference server was closed'))
+      wss.close()
+    },
+  }
+  return server
+}
+
+/** The host to put in URLs: a wildcard bind is reached through loopback. */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::' || host === '') return '127.0.0.1'
+  return host.includes(':') ? `[${host}]` : host
+}

@@ -1,0 +1,69 @@
+/** Options of the reference server. Every field is optional. */
+export interface ServerOptions {
+  /** TCP port; 0 picks a free one. @default 0 */
+  port?: number
+  /** Interface to bind. Keep it on loopback: the server has no real security. @default '127.0.0.1' */
+  host?: string
+  /**
+   * Origins allowed to open a WebSocket. Checked only when the request carries an
+   * Origin header (browsers always send one, Node clients usually do not).
+   * A disallowed origin gets HTTP 403 at upgrade. `null` allows any.
+   * @default null
+   */
+  allowedOrigins?: readonly string[] | ((origin: string) => boolean) | null
+  /** Largest accepted frame; bigger ones close the socket with 1009. @default 1_048_576 */
+  maxPayloadBytes?: number
+  /** Lifetime of tokens issued without an explicit ttl. @default 60_000 */
+  tokenTtlMs?: number
+  /** How long a `/secure` connection may stay open without authenticating. @default 5000 */
+  authTimeoutMs?: number
+  /** URL prefix → directory, served read-only over HTTP GET/HEAD. @default {} */
+  static?: Readonly<Record<string, string>>
+  /** Receives one line per connection event or fault. Never given tokens. @default silent */
+  log?: (line: string) => void
+}
+
+export interface ResolvedOptions {
+  port: number
+  host: string
+  isOriginAllowed: (origin: string) => boolean
+  maxPayloadBytes: number
+  tokenTtlMs: number
+  authTimeoutMs: number
+  staticDirs: Readonly<Record<string, string>>
+  log: (line: string) => void
+}
+
+const silent = (): void => {}
+
+export function resolveServerOptions(options: ServerOptions = {}): ResolvedOptions {
+  const port = options.port ?? 0
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`port must be an integer in 0..65535, got ${String(options.port)}`)
+  }
+  return {
+    port,
+    host: options.host ?? '127.0.0.1',
+    isOriginAllowed: originPredicate(options.allowedOrigins ?? null),
+    maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024),
+    tokenTtlMs: positiveInt('tokenTtlMs', options.tokenTtlMs, 60_000),
+    authTimeoutMs: positiveInt('authTimeoutMs', options.authTimeoutMs, 5000),
+    staticDirs: options.static ?? {},
+    log: options.log ?? silent,
+  }
+}
+
+function originPredicate(allowed: ServerOptions['allowedOrigins']): (origin: string) => boolean {
+  if (allowed == null) return () => true
+  if (typeof allowed === 'function') return allowed
+  const set = new Set(allowed)
+  return (origin) => set.has(origin)
+}
+
+function positiveInt(name: string, value: number | undefined, fallback: number): number {
+  if (value === undefined) return fallback
+  if (!Number.isInteger(value) || value <= 0) {
+    throw new RangeError(`${name} must be a positive integer, got ${String(value)}`)
+  }
+  return value
+}

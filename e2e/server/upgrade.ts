@@ -1,0 +1,70 @@
+import type { IncomingMessage } from 'node:http'
+import { STATUS_CODES } from 'node:http'
+import type { Duplex } from 'node:stream'
+import type { WebSocketServer } from 'ws'
+import { presentedToken, requestUrl } from './credentials.ts'
+import type { Hub } from './hub.ts'
+import type { Refusal } from './refusal.ts'
+
+export interface UpgradeDeps {
+  wss: WebSocketServer
+  hub: Hub
+  refusal: Refusal
+  isOriginAllowed: (origin: string) => boolean
+}
+
+export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
+
+/**
+ * Decides at the HTTP level whether a WebSocket may open. Auth is deliberately not
+ * decided here: a browser reports any refused handshake as a bare 1006, so bad tokens
+ * are accepted and then closed with 4001, which the client can tell apart.
+ */
+export function createUpgradeHandler({
+  wss,
+  hub,
+  refusal,
+  isOriginAllowed,
+}: UpgradeDeps): UpgradeHandler {
+  return (request, socket, head) => {
+    // A client that resets mid-handshake must not take the process down.
+    socket.on('error', () => socket.destroy())
+
+    const retryAfterMs = refusal.remainingMs()
+    if (retryAfterMs > 0) {
+      hub.log('refused an upgrade (refuse fault active)')
+      return rejectHandshake(socket, 503, { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) })
+    }
+    const origin = request.headers.origin
+    if (origin !== undefined && !originAllowed(isOriginAllowed, origin)) {
+      hub.log(`rejected an upgrade from origin ${JSON.stringify(origin)}`)
+      return rejectHandshake(socket, 403, {})
+    }
+    const url = requestUrl(request)
+    const token = presentedToken(request, url)
+    wss.handleUpgrade(request, socket, head, (ws) => {
+      hub.accept(ws, url.pathname, token)
+    })
+  }
+}
+
+function originAllowed(isOriginAllowed: (origin: string) => boolean, origin: string): boolean {
+  try {
+    return isOriginAllowed(origin)
+  } catch {
+    return false
+  }
+}
+
+function rejectHandshake(socket: Duplex, status: number, headers: Record<string, string>): void {
+  const body = STATUS_CODES[status] ?? 'error'
+  const head = [
+    `HTTP/1.1 ${status} ${body}`,
+    'Connection: close',
+    'Content-Type: text/plain; charset=utf-8',
+    `Content-Length: ${Buffer.byteLength(body)}`,
+    ...Object.entries(headers).map(([name, value]) => `${name}: ${value}`),
+  ]
+  socket.once('finish', () => socket.destroy())
+  socket.end(`${head.join('\r\n')}\r\n\r\n${body}`)
+}

@@ -1,0 +1,102 @@
+import type { Socket } from 'node:net'
+import { connect, createServer } from 'node:net'
+
+export interface TcpProxy {
+  readonly port: number
+  /** `ws://127.0.0.1:PORT`; append the path the target expects. */
+  readonly url: string
+  /**
+   * While on, bytes in both directions are read and discarded, and no FIN or reset is
+   * passed on either: both peers keep an open socket that goes nowhere, which is what
+   * a dead NAT mapping or a pulled cable looks like. Applies to existing and new
+   * connections. Turning it off resumes forwarding, but a stream that lost bytes
+   * mid-frame stays corrupt, so it mostly matters for new connections; pairs where
+   * either side closed or sent FIN meanwhile are destroyed then.
+   */
+  blackhole(on?: boolean): void
+  /** Client connections currently open through the proxy. */
+  connections(): number
+  /** Destroys every socket and stops listening. */
+  close(): Promise<void>
+}
+
+interface Pair {
+  client: Socket
+  upstream: Socket
+}
+
+/** A loopback TCP relay to `targetHost:targetPort` that can turn into a black hole. */
+export async function startTcpProxy(
+  targetPort: number,
+  targetHost = '127.0.0.1',
+): Promise<TcpProxy> {
+  const pairs = new Set<Pair>()
+  let blackholed = false
+
+  const destroy = (pair: Pair): void => {
+    pairs.delete(pair)
+    pair.client.destroy()
+    pair.upstream.destroy()
+  }
+
+  const relay = (pair: Pair, from: Socket, to: Socket): void => {
+    from.on('data', (chunk: Buffer) => {
+      if (blackholed || to.destroyed) return
+      // Honour backpressure so a paused reader really fills the sender's buffers.
+      if (!to.write(chunk)) {
+        from.pause()
+        to.once('drain', () => from.resume())
+      }
+    })
+    from.on('end', () => {
+      if (!blackholed) to.end()
+    })
+    from.on('close', () => {
+      if (!blackholed) destroy(pair)
+    })
+    // Errors end in 'close'; the listener only keeps them from crashing the process.
+    from.on('error', () => {})
+  }
+
+  // allowHalfOpen: a FIN is forwarded as a FIN, not turned into a full close.
+  const server = createServer({ allowHalfOpen: true }, (client) => {
+    const upstream = connect({ port: targetPort, host: targetHost, allowHalfOpen: true })
+    const pair: Pair = { client, upstream }
+    pairs.add(pair)
+    relay(pair, client, upstream)
+    relay(pair, upstream, client)
+  })
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen({ port: 0, host: '127.0.0.1' }, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const address = server.address()
+  if (address === null || typeof address !== 'object') throw new Error('proxy has no port')
+  const { port } = address
+
+  return {
+    port,
+    url: `ws://127.0.0.1:${port}`,
+    blackhole(on = true) {
+      blackholed = on
+      if (on) return
+      for (const pair of pairs) {
+        if (isGone(pair.client) || isGone(pair.upstream)) destroy(pair)
+      }
+    },
+    connections: () => pairs.size,
+    close() {
+      for (const pair of pairs) destroy(pair)
+      return new Promise((resolve) => server.close(() => resolve()))
+    },
+  }
+}
+
+/** Closed, or half-closed by the peer: a FIN that was swallowed while blackholed. */
+function isGone(socket: Socket): boolean {
+  return socket.destroyed || socket.readableEnded
+}
