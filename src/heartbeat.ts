@@ -60,7 +60,11 @@ export class Heartbeat {
   #probeTimeoutMs: number
   #phase: 'off' | 'waiting' | 'awaiting' = 'off'
   #lastInboundAt = 0
-  #pingSentAt = 0
+  /**
+   * When the unanswered ping went out, or `null`. Kept apart from `#phase`: the socket
+   * records every frame as inbound before it can decode a `$pong`, which ends `awaiting`.
+   */
+  #pingSentAt: number | null = null
   #dueAt = 0
   #lateProbes = 0
 
@@ -86,6 +90,7 @@ export class Heartbeat {
 
   stop(): void {
     this.#phase = 'off'
+    this.#pingSentAt = null
     this.#timer.clear()
   }
 
@@ -100,9 +105,12 @@ export class Heartbeat {
 
   /** A pong: alive, and an RTT sample if a ping was outstanding. */
   notePong(): void {
-    const awaiting = this.#phase === 'awaiting'
+    const sentAt = this.#pingSentAt
     this.noteInbound()
-    if (awaiting) this.#hooks.onRtt(this.#lastInboundAt - this.#pingSentAt)
+    if (sentAt !== null) {
+      this.#pingSentAt = null
+      this.#hooks.onRtt(this.#lastInboundAt - sentAt)
+    }
   }
 
   /** Ping now with the short timeout, unless the connection has just shown life. */

@@ -237,10 +237,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#suspended = false
     this.#outbox.accepting = true
     this.#lostAt = this.#o.clock.now()
-    this.#setState('connecting', { attempt: 0, lastError: null, online: this.#online() })
-    if (this.#o.network)
+    if (this.#o.network) {
       this.#stopNetwork = watchNetwork(this.#o.network, (signal) => this.#onNetwork(signal))
-    this.#attempt('connect')
+    }
+    this.#setState('connecting', { attempt: 0, lastError: null, online: this.#online() })
+    // A `state` listener may have called close() already.
+    if ((this.#state as ConnectionState) === 'connecting') this.#attempt('connect')
   }
 
   /**
@@ -261,11 +263,18 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     const from = this.#state
     if (from === 'closed' || from === 'closing') return
-    if (from !== 'idle') this.#setState('closing')
-    const wasOpen = this.#lose({ code, reason })
-    this.#setState('closed', { nextRetryAt: null })
-    if (wasOpen) this.#emitter.emit('close', { code, reason, wasClean: true, willReconnect: false })
+    // Read before leaving `open`: #lose() only sees `closing` and would report "not open".
+    const wasOpen = from === 'open'
+    if (from !== 'idle') {
+      this.#setState('closing')
+      if (this.#state !== 'closing') return // a `state` listener finished the job
+    }
+    this.#lose({ code, reason })
+    // Everything is released before `closed` is announced, so a listener that calls
+    // connect() from there starts a clean session.
     this.#teardown(new SocketError('CLOSED', 'the socket was closed'))
+    if (wasOpen) this.#emitter.emit('close', { code, reason, wasClean: true, willReconnect: false })
+    this.#setState('closed', { nextRetryAt: null })
   }
 
   /** Same as `close()`, for `using socket = new ReconnectingSocket(…)`. */
@@ -343,7 +352,6 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     const generation = ++this.#generation
     const pending = new AbortController()
     this.#pending = pending
-    this.#setSnapshot({ nextRetryAt: null })
     this.#timer.set(
       () =>
         this.#attemptFailed(
@@ -353,6 +361,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       this.#o.connectTimeoutMs,
     )
     void this.#open(generation, reason, pending)
+    // Subscribers run last: one of them may close the socket.
+    if (generation === this.#generation) this.#setSnapshot({ nextRetryAt: null })
   }
 
   async #open(generation: number, reason: TokenReason, pending: AbortController): Promise<void> {
@@ -384,7 +394,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     } catch (error) {
       if (generation !== this.#generation) return
       if (error instanceof UnauthorizedError) this.#stop(null, error)
-      else this.#attemptFailed(generation, asSocketError(error, 'AUTH_FAILED'))
+      // The token path only throws SocketErrors; anything else came from the URL provider.
+      else this.#attemptFailed(generation, asSocketError(error, 'CONNECTION_FAILED'))
       return
     }
     let ws: WebSocketLike
@@ -437,13 +448,15 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#openedInSession = true
     this.#stats.opens++
     if (reconnected) this.#stats.reconnects++
-    this.#setState('open', { nextRetryAt: null, lastError: null })
     const { auth } = this.#o
     if (auth?.placement === 'message' && this.#token) {
       ws.send(this.#encode({ type: '$auth', data: { token: this.#token.token } }))
+      this.#stats.messagesSent++
     }
     this.#heartbeat?.start()
     this.#scheduleRenewal()
+    this.#setState('open', { nextRetryAt: null, lastError: null })
+    if (this.#ws !== ws) return // a `state` listener closed it
     // Order on every open: the auth message, then what `open` listeners send (they go
     // straight out, ahead of the queue), then the queue, then new sends.
     let protocol = ws.protocol
@@ -501,6 +514,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (generation !== this.#generation) return
     this.#setSnapshot({ lastError: error })
     this.#report(error)
+    // An `error` listener or a subscriber may have closed the socket meanwhile.
+    if (generation !== this.#generation) return
     this.#connectionEnded(
       close ?? { code: ABNORMAL, reason: '', wasClean: false },
       'attempt-failed',
@@ -511,6 +526,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // A heartbeat verdict cuts the socket with its own code; anything else is gone already.
     const cutWith = close.code === HEARTBEAT_TIMEOUT_CODE ? close : undefined
     const wasOpen = this.#lose(cutWith)
+    const generation = this.#generation
     const { clock, auth, shouldReconnect, maxAttempts, retry } = this.#o
     const now = clock.now()
     const online = this.#online()
@@ -528,6 +544,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       },
       (error) => this.#report(error),
     )
+    // shouldReconnect, the policy or an error listener may have closed the socket.
+    if (generation !== this.#generation) return
     if (plan.action === 'stop') {
       this.#stop(close, plan.error, wasOpen)
       return
@@ -541,19 +559,22 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     // Offline or suspended: no attempt (it would fail and burn the budget) until the signal.
     const waiting = !online || this.#suspended
-    this.#setState('reconnecting', {
-      attempt: failures,
-      lastClose: close,
-      online,
-      nextRetryAt: waiting ? null : now + delayMs,
-    })
     if (!waiting) {
       this.#timer.set(
         () => this.#attempt(this.#forceRefresh ? 'auth-failure' : 'reconnect'),
         delayMs,
       )
     }
+    // Announced after the timer is armed, so a listener that calls close() cancels it.
+    this.#setState('reconnecting', {
+      attempt: failures,
+      lastClose: close,
+      online,
+      nextRetryAt: waiting ? null : now + delayMs,
+    })
+    if (generation !== this.#generation) return
     if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
+    if (generation !== this.#generation) return
     this.#emitter.emit('reconnecting', {
       attempt: failures,
       delayMs: waiting ? null : delayMs,
@@ -564,18 +585,18 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   }
 
   /** Ends in `closed` for a reason other than `close()`: a final close code, or giving up. */
-  #stop(close: CloseInfo | null, error: SocketError | null, wasOpen = false): void {
-    this.#lose()
+  #stop(close: CloseInfo | null, error: SocketError | null, lostOpen = false): void {
+    const wasOpen = this.#lose() || lostOpen
+    this.#teardown(
+      error ?? new SocketError('CLOSED', `the server closed the connection (${close?.code ?? ''})`),
+    )
+    if (wasOpen && close) this.#emitter.emit('close', { ...close, willReconnect: false })
     this.#setState('closed', {
       lastClose: close ?? this.#snapshot.lastClose,
       lastError: error,
       nextRetryAt: null,
     })
-    if (wasOpen && close) this.#emitter.emit('close', { ...close, willReconnect: false })
-    this.#teardown(
-      error ?? new SocketError('CLOSED', `the server closed the connection (${close?.code ?? ''})`),
-    )
-    if (error) this.#report(error)
+    if (error && this.#state === 'closed') this.#report(error)
   }
 
   /**
@@ -650,17 +671,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       case 'suspend':
         // Close cleanly so the page may enter the back/forward cache; resume on `restore`.
         if (state === 'open' || state === 'connecting' || state === 'reconnecting') {
-          const wasOpen = this.#lose({ code: 1000, reason: 'page suspended' })
           this.#suspended = true
-          const close = { code: 1000, reason: 'page suspended', wasClean: true }
-          this.#setState('reconnecting', { nextRetryAt: null })
-          if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
-          this.#emitter.emit('reconnecting', {
-            attempt: this.#failures,
-            delayMs: null,
-            reason: 'page-suspended',
-            lastClose: close,
-          })
+          this.#announceReconnect(
+            { code: 1000, reason: 'page suspended', wasClean: true },
+            'page-suspended',
+            null,
+          )
         }
         break
       case 'restore':
@@ -670,6 +686,26 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
         }
         break
     }
+  }
+
+  /**
+   * A reconnect we start ourselves (page suspended, token refresh): cut the connection
+   * cleanly and announce it. Returns `false` if a listener closed the socket meanwhile.
+   */
+  #announceReconnect(close: CloseInfo, reason: ReconnectReason, delayMs: number | null): boolean {
+    const wasOpen = this.#lose(close)
+    const generation = this.#generation
+    this.#setState('reconnecting', { nextRetryAt: null })
+    if (generation !== this.#generation) return false
+    if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
+    if (generation !== this.#generation) return false
+    this.#emitter.emit('reconnecting', {
+      attempt: this.#failures,
+      delayMs,
+      reason,
+      lastClose: close,
+    })
+    return generation === this.#generation
   }
 
   // ── Auth renewal ────────────────────────────────────────────────────────────────────
@@ -699,7 +735,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     } catch (error) {
       if (generation !== this.#generation) return
       this.#pending = null
-      if (error instanceof UnauthorizedError) this.#stop(null, error, false)
+      if (error instanceof UnauthorizedError) this.#stop(null, error)
       // Otherwise the server closes with an auth code at expiry, and the normal path retries.
       else this.#report(asSocketError(error, 'AUTH_FAILED'))
       return
@@ -714,17 +750,15 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     // Other placements carry the token in the handshake: reconnect quietly with the new one.
     this.#nextToken = token
-    const close = { code: 1000, reason: 'token refresh', wasClean: true }
-    this.#lose({ code: close.code, reason: close.reason })
-    this.#setState('reconnecting', { nextRetryAt: null })
-    this.#emitter.emit('close', { ...close, willReconnect: true })
-    this.#emitter.emit('reconnecting', {
-      attempt: 0,
-      delayMs: 0,
-      reason: 'token-refresh',
-      lastClose: close,
-    })
-    this.#attempt('renew')
+    if (
+      this.#announceReconnect(
+        { code: 1000, reason: 'token refresh', wasClean: true },
+        'token-refresh',
+        0,
+      )
+    ) {
+      this.#attempt('renew')
+    }
   }
 
   // ── Sending ─────────────────────────────────────────────────────────────────────────

@@ -62,6 +62,10 @@ export function exponentialBackoff(
         `(got initialDelayMs=${initialDelayMs}, maxDelayMs=${maxDelayMs}, factor=${factor})`,
     )
   }
+  // Checked here because any other value would silently behave like 'equal'.
+  if (jitter !== 'full' && jitter !== 'equal' && jitter !== 'none') {
+    throw invalidOption(`retry: jitter must be 'full', 'equal' or 'none' (got ${String(jitter)})`)
+  }
   return ({ attempt }) => {
     const bound = Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, attempt - 1))
     if (jitter === 'none') return bound
