@@ -89,7 +89,9 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
    */
   retry?: RetryPolicy | BackoffOptions
   /**
-   * Consecutive failed attempts after which the socket gives up (`RETRIES_EXHAUSTED`).
+   * Reconnect attempts in a row that may fail before the socket gives up
+   * (`RETRIES_EXHAUSTED`). The first attempt after `connect()` is not counted: with 3, a
+   * server that never answers sees 4 attempts.
    * @default Infinity
    */
   maxAttempts?: number

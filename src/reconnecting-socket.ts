@@ -99,6 +99,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #openedAt = 0
   #lostAt = 0
   #openedInSession = false
+  /**
+   * The current native socket has opened. Not the same as `state === 'open'`: a
+   * transition is announced only after the work it implies is done, so the state lags.
+   */
+  #isOpen = false
   #suspended = false
   #stopNetwork: (() => void) | null = null
   #queueCountDirty = false
@@ -263,13 +268,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     const from = this.#state
     if (from === 'closed' || from === 'closing') return
-    // Read before leaving `open`: #lose() only sees `closing` and would report "not open".
-    const wasOpen = from === 'open'
     if (from !== 'idle') {
       this.#setState('closing')
       if (this.#state !== 'closing') return // a `state` listener finished the job
     }
-    this.#lose({ code, reason })
+    const wasOpen = this.#lose({ code, reason })
     // Everything is released before `closed` is announced, so a listener that calls
     // connect() from there starts a clean session.
     this.#teardown(new SocketError('CLOSED', 'the socket was closed'))
@@ -443,6 +446,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #onOpen(ws: WebSocketLike): void {
     this.#timer.clear()
     this.#pending = null
+    this.#isOpen = true
     this.#openedAt = this.#o.clock.now()
     const reconnected = this.#openedInSession
     this.#openedInSession = true
@@ -526,6 +530,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // A heartbeat verdict cuts the socket with its own code; anything else is gone already.
     const cutWith = close.code === HEARTBEAT_TIMEOUT_CODE ? close : undefined
     const wasOpen = this.#lose(cutWith)
+    if (wasOpen) this.#lostOpenConnection()
     const generation = this.#generation
     const { clock, auth, shouldReconnect, maxAttempts, retry } = this.#o
     const now = clock.now()
@@ -601,10 +606,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   /**
    * Cuts the current native socket loose and stops everything that belongs to one
-   * connection. Returns whether it was open; if so, does the bookkeeping of a lost one.
+   * connection. Returns whether it had opened.
    */
   #lose(closeWith?: { code: number; reason: string }): boolean {
-    const wasOpen = this.#state === 'open'
+    const wasOpen = this.#isOpen
+    this.#isOpen = false
     this.#generation++
     this.#timer.clear()
     this.#outbox.attach(null)
@@ -624,16 +630,22 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
         }
       }
     }
-    if (wasOpen) {
-      const now = this.#o.clock.now()
-      if (now - this.#openedAt >= this.#o.minUptimeMs) {
-        this.#failures = 0
-        this.#authFailures = 0
-      }
-      this.#lostAt = now
-      this.#outbox.requeue(this.#dispatcher.connectionLost(now))
-    }
     return wasOpen
+  }
+
+  /**
+   * The bookkeeping of an open connection lost on the way to a reconnect: reset the
+   * counters after a long enough uptime, and settle what was in flight (idempotent
+   * requests go back to the queue, the others fail with CONNECTION_LOST).
+   */
+  #lostOpenConnection(): void {
+    const now = this.#o.clock.now()
+    if (now - this.#openedAt >= this.#o.minUptimeMs) {
+      this.#failures = 0
+      this.#authFailures = 0
+    }
+    this.#lostAt = now
+    this.#outbox.requeue(this.#dispatcher.connectionLost(now))
   }
 
   /** Releases what outlives a connection: network listeners, requests, the queue, waiters. */
@@ -694,6 +706,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    */
   #announceReconnect(close: CloseInfo, reason: ReconnectReason, delayMs: number | null): boolean {
     const wasOpen = this.#lose(close)
+    if (wasOpen) this.#lostOpenConnection()
     const generation = this.#generation
     this.#setState('reconnecting', { nextRetryAt: null })
     if (generation !== this.#generation) return false

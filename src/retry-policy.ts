@@ -147,8 +147,11 @@ export function planReconnect(
   if (action === 'stop') {
     if (close.code === 1000) return { action: 'stop', error: null }
     // Without auth an auth code stops, and says why.
+    // 1008 is a generic policy violation: only the dedicated auth codes say "unauthorized".
     const unauthorized =
-      !authConfigured && classifyClose(close.code, true).action === 'refresh-auth'
+      !authConfigured &&
+      close.code !== 1008 &&
+      classifyClose(close.code, true).action === 'refresh-auth'
     return unauthorized
       ? closedWith('UNAUTHORIZED', 'the server refused the connection as unauthorized')
       : closedWith('CLOSED_BY_SERVER', 'the server closed the connection')
@@ -174,9 +177,13 @@ export function planReconnect(
   if (delayMs === null || !(delayMs >= 0)) {
     return {
       action: 'stop',
-      error: new SocketError('RETRIES_EXHAUSTED', `gave up after ${failures - 1} failed attempts`, {
-        details: { attempts: failures - 1 },
-      }),
+      error: new SocketError(
+        'RETRIES_EXHAUSTED',
+        `gave up after ${failures - 1} reconnect attempts`,
+        {
+          details: { attempts: failures - 1 },
+        },
+      ),
     }
   }
   return {
