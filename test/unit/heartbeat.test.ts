@@ -1,0 +1,441 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import {
+  fromDelays,
+  type HeartbeatOptions,
+  ReconnectingSocket,
+  SocketError,
+  type SocketEvents,
+  type SocketOptions,
+} from '../../src/index.ts'
+import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
+
+const URL = 'ws://heartbeat.test/'
+const INTERVAL_MS = 1000
+const TIMEOUT_MS = 500
+const RETRY_MS = 250
+
+let errors: SocketError[] = []
+let sockets: ReconnectingSocket[] = []
+
+beforeEach(() => {
+  vi.useFakeTimers()
+  errors = []
+  sockets = []
+})
+
+afterEach(() => {
+  for (const socket of sockets) socket.close()
+  vi.useRealTimers()
+  expect(errors).toEqual([])
+})
+
+function setup(heartbeat: SocketOptions['heartbeat'] = {}, options: SocketOptions = {}) {
+  const fake = fakeWebSocketFactory()
+  const socket = new ReconnectingSocket(URL, {
+    WebSocket: fake.WebSocket,
+    network: false,
+    autoConnect: false,
+    retry: fromDelays([RETRY_MS], { repeatLast: true }),
+    heartbeat:
+      typeof heartbeat === 'object'
+        ? { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, ...heartbeat }
+        : heartbeat,
+    ...options,
+  })
+  sockets.push(socket)
+  socket.on('error', (error) => errors.push(error))
+  const events = {
+    close: [] as SocketEvents['close'][],
+    reconnecting: [] as SocketEvents['reconnecting'][],
+    heartbeat: [] as SocketEvents['heartbeat'][],
+    message: [] as unknown[],
+  }
+  socket.on('close', (e) => events.close.push(e))
+  socket.on('reconnecting', (e) => events.reconnecting.push(e))
+  socket.on('heartbeat', (e) => events.heartbeat.push(e))
+  socket.on('message', (e) => events.message.push(e.data))
+  /** Connects and opens the first native socket. */
+  const open = (): FakeWebSocket => {
+    socket.connect()
+    const ws = fake.last()
+    ws.open()
+    return ws
+  }
+  return { fake, socket, events, open }
+}
+
+function pings(ws: FakeWebSocket) {
+  return ws.sentEnvelopes.filter((e) => e.type === '$ping')
+}
+
+const HEARTBEAT_CLOSE = { code: 4000, reason: 'heartbeat timeout', wasClean: false }
+
+describe('pings', () => {
+  it('sends no ping before intervalMs of inbound silence, then a $ping envelope with an id', () => {
+    const { open } = setup()
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS - 1)
+    expect(ws.sent).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(ws.sent).toHaveLength(1)
+    const [ping] = pings(ws)
+    expect(ping?.type).toBe('$ping')
+    expect(typeof ping?.id).toBe('string')
+    expect(ping?.id).not.toBe('')
+  })
+
+  it('postpones the ping after any inbound message', () => {
+    const { open, events } = setup()
+    const ws = open()
+    vi.advanceTimersByTime(600)
+    ws.receive({ type: 'news', data: 1 })
+    // The timer comes due at 1000 ms, but the line was silent for 400 ms only.
+    vi.advanceTimersByTime(999)
+    expect(ws.sent).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(pings(ws)).toHaveLength(1)
+    expect(events.message).toEqual(['{"type":"news","data":1}'])
+  })
+
+  it('sends nothing while the peer keeps talking', () => {
+    const { open } = setup()
+    const ws = open()
+    for (let i = 0; i < 20; i++) {
+      vi.advanceTimersByTime(INTERVAL_MS - 100)
+      ws.receive({ type: 'tick', data: i })
+    }
+    expect(ws.sent).toEqual([])
+    expect(ws.closeCalls).toEqual([])
+  })
+
+  it('heartbeat: true pings after 25 s of silence and waits 10 s for the pong', () => {
+    const { open, socket } = setup(true)
+    const ws = open()
+    vi.advanceTimersByTime(24_999)
+    expect(ws.sent).toEqual([])
+    vi.advanceTimersByTime(1)
+    expect(pings(ws)).toHaveLength(1)
+    vi.advanceTimersByTime(9_999)
+    expect(socket.state).toBe('open')
+    vi.advanceTimersByTime(1)
+    expect(socket.state).toBe('reconnecting')
+    expect(ws.closeCalls).toEqual([{ code: 4000, reason: 'heartbeat timeout' }])
+  })
+
+  it('is off by default: no timer and no ping on an idle open connection', () => {
+    const { open } = setup(false)
+    const ws = open()
+    expect(vi.getTimerCount()).toBe(0)
+    vi.advanceTimersByTime(10 * 60_000)
+    expect(ws.sent).toEqual([])
+  })
+})
+
+describe('pongs', () => {
+  it('a $pong yields stats.rttMs, snapshot.rttMs and a heartbeat event, and is not a message', () => {
+    const { open, socket, events } = setup()
+    const ws = open()
+    expect(socket.stats.rttMs).toBeNull()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    const [ping] = pings(ws)
+    vi.advanceTimersByTime(120)
+    ws.receive({ type: '$pong', re: ping?.id })
+    expect(events.heartbeat).toEqual([{ rttMs: 120 }])
+    expect(socket.stats.rttMs).toBe(120)
+    expect(socket.getSnapshot().rttMs).toBe(120)
+    expect(events.message).toEqual([])
+
+    // Alive: no verdict at the old deadline; the next ping comes intervalMs after the pong.
+    vi.advanceTimersByTime(INTERVAL_MS - 1)
+    expect(socket.state).toBe('open')
+    expect(pings(ws)).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    expect(pings(ws)).toHaveLength(2)
+    vi.advanceTimersByTime(45)
+    ws.receive({ type: '$pong', re: pings(ws)[1]?.id })
+    expect(events.heartbeat).toEqual([{ rttMs: 120 }, { rttMs: 45 }])
+    expect(socket.stats.rttMs).toBe(45)
+    expect(ws.closeCalls).toEqual([])
+  })
+
+  it('any inbound message after a ping counts as proof of life', () => {
+    const { open, socket, events } = setup()
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    expect(pings(ws)).toHaveLength(1)
+    vi.advanceTimersByTime(TIMEOUT_MS - 1)
+    ws.receive({ type: 'news' })
+    vi.advanceTimersByTime(TIMEOUT_MS)
+    expect(socket.state).toBe('open')
+    expect(ws.closeCalls).toEqual([])
+    expect(events.heartbeat).toEqual([])
+    // The next ping follows intervalMs of silence after that message.
+    vi.advanceTimersByTime(INTERVAL_MS - TIMEOUT_MS - 1)
+    expect(pings(ws)).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    expect(pings(ws)).toHaveLength(2)
+  })
+
+  it('measures the RTT from the ping even when other traffic arrives before the pong', () => {
+    const { open, events } = setup()
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    vi.advanceTimersByTime(50)
+    ws.receive({ type: 'news' })
+    vi.advanceTimersByTime(30)
+    ws.receive({ type: '$pong' })
+    expect(events.heartbeat).toEqual([{ rttMs: 80 }])
+    // A second pong answers no ping: no sample.
+    ws.receive({ type: '$pong' })
+    expect(events.heartbeat).toHaveLength(1)
+  })
+
+  it('custom ping and isPong speak plain strings; the pong is consumed, not delivered', () => {
+    const isPong = vi.fn((data: unknown) => data === 'pong')
+    const { open, socket, events } = setup({ ping: () => 'ping', isPong })
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    expect(ws.sent).toEqual(['ping'])
+    vi.advanceTimersByTime(30)
+    ws.receive('pong')
+    expect(isPong).toHaveBeenCalledWith('pong')
+    expect(events.message).toEqual([])
+    expect(events.heartbeat).toEqual([{ rttMs: 30 }])
+    expect(socket.stats.rttMs).toBe(30)
+    // An unsolicited pong is still consumed, but is no RTT sample.
+    ws.receive('pong')
+    expect(events.message).toEqual([])
+    expect(events.heartbeat).toHaveLength(1)
+    // Application messages still reach listeners.
+    ws.receive({ type: 'news', data: 'x' })
+    expect(events.message).toEqual(['{"type":"news","data":"x"}'])
+    // Past the deadline of the answered ping: still open.
+    vi.advanceTimersByTime(TIMEOUT_MS)
+    expect(socket.state).toBe('open')
+    expect(ws.sent).toEqual(['ping'])
+  })
+
+  it('custom ping: without the custom pong the connection is declared dead', () => {
+    const { open, socket } = setup({ ping: () => 'ping', isPong: (data) => data === 'pong' })
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    // A $pong envelope is not what this server says; only 'pong' counts as the answer.
+    vi.advanceTimersByTime(TIMEOUT_MS)
+    expect(socket.state).toBe('reconnecting')
+    expect(ws.closeCalls).toEqual([{ code: 4000, reason: 'heartbeat timeout' }])
+  })
+})
+
+describe('a missed pong', () => {
+  it('cuts the socket at once with 4000, emits close, and reconnects through the normal path', () => {
+    const { fake, open, socket, events } = setup()
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    vi.advanceTimersByTime(TIMEOUT_MS - 1)
+    expect(socket.state).toBe('open')
+    expect(ws.closeCalls).toEqual([])
+    vi.advanceTimersByTime(1)
+
+    // No waiting for a close handshake over a dead link: the verdict is immediate.
+    expect(ws.closeCalls).toEqual([{ code: 4000, reason: 'heartbeat timeout' }])
+    expect(ws.handlerCount).toBe(0)
+    expect(socket.state).toBe('reconnecting')
+    expect(events.close).toEqual([{ ...HEARTBEAT_CLOSE, willReconnect: true }])
+    expect(events.reconnecting).toEqual([
+      { attempt: 1, delayMs: RETRY_MS, reason: 'heartbeat-timeout', lastClose: HEARTBEAT_CLOSE },
+    ])
+    expect(socket.getSnapshot().lastClose).toEqual(HEARTBEAT_CLOSE)
+    // Only the retry timer: the heartbeat of the dead connection is gone.
+    expect(vi.getTimerCount()).toBe(1)
+
+    // The dead socket's own close event, arriving late, changes nothing.
+    ws.serverClose(1006)
+    expect(events.close).toHaveLength(1)
+
+    vi.advanceTimersByTime(RETRY_MS - 1)
+    expect(fake.sockets).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    expect(fake.sockets).toHaveLength(2)
+    const next = fake.last()
+    next.open()
+    expect(socket.state).toBe('open')
+    expect(socket.stats.reconnects).toBe(1)
+    // The new connection has its own heartbeat.
+    vi.advanceTimersByTime(INTERVAL_MS)
+    expect(pings(next)).toHaveLength(1)
+    expect(pings(ws)).toHaveLength(1)
+  })
+
+  it('keeps queued messages for the next connection', () => {
+    const { fake, open, socket } = setup()
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS + TIMEOUT_MS)
+    expect(socket.state).toBe('reconnecting')
+    expect(socket.send('after', 1)).toBe('queued')
+    vi.advanceTimersByTime(RETRY_MS)
+    fake.last().open()
+    expect(fake.last().sentEnvelopes).toEqual([{ type: 'after', data: 1 }])
+    expect(ws.sent).toHaveLength(1)
+  })
+})
+
+describe('late timers (sleep, frozen or throttled tab)', () => {
+  const options: HeartbeatOptions = { timeoutMs: 5000, probeTimeoutMs: 200 }
+  const SLEPT_MS = 5 * 60_000
+
+  it('a ping deadline passed far too late sends a probe instead of a verdict; a pong keeps the connection', () => {
+    const { open, socket, events } = setup(options)
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    expect(pings(ws)).toHaveLength(1)
+    // The machine sleeps for minutes; no timer runs meanwhile.
+    vi.setSystemTime(Date.now() + SLEPT_MS)
+    vi.advanceTimersByTime(5000)
+    expect(socket.state).toBe('open')
+    expect(ws.closeCalls).toEqual([])
+    expect(events.close).toEqual([])
+    expect(pings(ws)).toHaveLength(2)
+    expect(vi.getTimerCount()).toBe(1)
+
+    vi.advanceTimersByTime(150)
+    ws.receive({ type: '$pong' })
+    expect(events.heartbeat).toEqual([{ rttMs: 150 }])
+    vi.advanceTimersByTime(5000)
+    expect(socket.state).toBe('open')
+    expect(ws.closeCalls).toEqual([])
+  })
+
+  it('the probe uses probeTimeoutMs: no answer within it is a verdict', () => {
+    const { open, socket, events } = setup(options)
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    vi.setSystemTime(Date.now() + SLEPT_MS)
+    vi.advanceTimersByTime(5000)
+    expect(pings(ws)).toHaveLength(2)
+    vi.advanceTimersByTime(199)
+    expect(socket.state).toBe('open')
+    vi.advanceTimersByTime(1)
+    expect(socket.state).toBe('reconnecting')
+    expect(ws.closeCalls).toEqual([{ code: 4000, reason: 'heartbeat timeout' }])
+    expect(events.close).toEqual([{ ...HEARTBEAT_CLOSE, willReconnect: true }])
+  })
+
+  it('a silence timer that fires far too late pings with probeTimeoutMs, not timeoutMs', () => {
+    const { open, socket } = setup(options)
+    const ws = open()
+    vi.setSystemTime(Date.now() + SLEPT_MS)
+    vi.advanceTimersByTime(INTERVAL_MS)
+    expect(pings(ws)).toHaveLength(1)
+    vi.advanceTimersByTime(199)
+    expect(socket.state).toBe('open')
+    vi.advanceTimersByTime(1)
+    expect(socket.state).toBe('reconnecting')
+  })
+
+  it('allows one late probe in a row, so a throttled tab still reaches a verdict on a dead link', () => {
+    const { open, socket } = setup(options)
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    vi.setSystemTime(Date.now() + SLEPT_MS)
+    vi.advanceTimersByTime(5000)
+    expect(pings(ws)).toHaveLength(2)
+    expect(socket.state).toBe('open')
+    vi.setSystemTime(Date.now() + SLEPT_MS)
+    vi.advanceTimersByTime(200)
+    expect(socket.state).toBe('reconnecting')
+    expect(pings(ws)).toHaveLength(2)
+  })
+
+  it('a timer on time is judged normally: timeoutMs, not probeTimeoutMs', () => {
+    const { open, socket } = setup(options)
+    const ws = open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    vi.advanceTimersByTime(4999)
+    expect(socket.state).toBe('open')
+    expect(pings(ws)).toHaveLength(1)
+    vi.advanceTimersByTime(1)
+    expect(socket.state).toBe('reconnecting')
+  })
+})
+
+describe('timers', () => {
+  it('keeps exactly one timer on an idle open connection, whatever the phase', () => {
+    const { open } = setup()
+    const ws = open()
+    expect(vi.getTimerCount()).toBe(1)
+    vi.advanceTimersByTime(INTERVAL_MS)
+    expect(pings(ws)).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(1)
+    ws.receive({ type: '$pong' })
+    expect(vi.getTimerCount()).toBe(1)
+    vi.advanceTimersByTime(INTERVAL_MS * 3)
+    expect(vi.getTimerCount()).toBe(1)
+  })
+
+  it('has no heartbeat timer while not open: connecting and reconnecting hold one timer each', () => {
+    const { fake, socket } = setup({}, { connectTimeoutMs: 60_000 })
+    socket.connect()
+    // The connect timeout only.
+    expect(vi.getTimerCount()).toBe(1)
+    vi.advanceTimersByTime((INTERVAL_MS + TIMEOUT_MS) * 4)
+    const first = fake.last()
+    first.open()
+    first.serverClose(1006)
+    expect(socket.state).toBe('reconnecting')
+    // The retry delay only.
+    expect(vi.getTimerCount()).toBe(1)
+    vi.advanceTimersByTime(RETRY_MS)
+    expect(fake.sockets).toHaveLength(2)
+    expect(socket.state).toBe('reconnecting')
+    expect(vi.getTimerCount()).toBe(1)
+    // While the attempt hangs, no ping is written (the fake throws on a send before open).
+    vi.advanceTimersByTime((INTERVAL_MS + TIMEOUT_MS) * 4)
+    expect(fake.last().sent).toEqual([])
+    expect(first.sent).toEqual([])
+  })
+
+  it('leaves no timer after close(), in every phase of the heartbeat', () => {
+    const a = setup()
+    a.open()
+    a.socket.close()
+    expect(vi.getTimerCount()).toBe(0)
+
+    const b = setup()
+    const ws = b.open()
+    vi.advanceTimersByTime(INTERVAL_MS)
+    expect(pings(ws)).toHaveLength(1)
+    b.socket.close()
+    expect(vi.getTimerCount()).toBe(0)
+    expect(b.events.close).toEqual([
+      { code: 1000, reason: '', wasClean: true, willReconnect: false },
+    ])
+    vi.advanceTimersByTime(60_000)
+    expect(pings(ws)).toHaveLength(1)
+    expect(b.fake.sockets).toHaveLength(1)
+  })
+})
+
+describe('options', () => {
+  it.each<[string, HeartbeatOptions]>([
+    ['intervalMs 0', { intervalMs: 0 }],
+    ['negative timeoutMs', { timeoutMs: -1 }],
+    ['NaN probeTimeoutMs', { probeTimeoutMs: Number.NaN }],
+    ['infinite intervalMs', { intervalMs: Number.POSITIVE_INFINITY }],
+    ['string timeoutMs', { timeoutMs: '500' as unknown as number }],
+    ['ping without isPong', { ping: () => 'ping' }],
+    ['isPong without ping', { isPong: () => true }],
+    ['ping not a function', { ping: 'ping' as never, isPong: () => true }],
+  ])('throws INVALID_OPTIONS at construction for %s', (_, heartbeat) => {
+    const fake = fakeWebSocketFactory()
+    let caught: unknown
+    try {
+      new ReconnectingSocket(URL, { WebSocket: fake.WebSocket, network: false, heartbeat })
+    } catch (error) {
+      caught = error
+    }
+    expect(caught).toBeInstanceOf(SocketError)
+    expect((caught as SocketError).code).toBe('INVALID_OPTIONS')
+    expect((caught as SocketError).message).toMatch(/heartbeat/)
+    expect(fake.sockets).toHaveLength(0)
+  })
+})
