@@ -44,6 +44,7 @@ import { type Frame, frameBytes, type QueuedMessage } from './send-queue.ts'
 export type { SendResult }
 
 const ABNORMAL = 1006
+const MIN_RENEW_DELAY_MS = 1000
 
 // `Symbol.dispose` is missing in older runtimes; the registry symbol is what polyfills use.
 const disposeSymbol: typeof Symbol.dispose =
@@ -727,7 +728,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     const { auth, clock } = this.#o
     const expiresAt = this.#token?.expiresAt
     if (!auth || expiresAt == null) return
-    const delayMs = Math.max(0, expiresAt - auth.renewBeforeMs - clock.now())
+    const remainingMs = expiresAt - clock.now()
+    // An expired token is the server's to reject (4001 → refresh); renewing it would loop.
+    if (remainingMs <= 0) return
+    // Honour the margin, but never renew within a third of the remaining lifetime or a
+    // second: a token that lives shorter than renewBeforeMs must not renew in a loop.
+    const delayMs = Math.max(remainingMs - auth.renewBeforeMs, remainingMs / 3, MIN_RENEW_DELAY_MS)
     this.#renewTimer.set(() => void this.#renew(), delayMs)
   }
 

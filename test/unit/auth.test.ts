@@ -808,3 +808,50 @@ describe('token secrecy', () => {
     },
   )
 })
+
+describe('renewal of short-lived tokens', () => {
+  // A token living shorter than renewBeforeMs (default 30 s) once renewed again the moment
+  // it arrived: hundreds of renewals a second.
+  it.each(['message', 'query'] as const)(
+    "'%s' placement renews a 5 s token at most every ~1.7 s, not in a loop",
+    async (placement) => {
+      const { getToken, calls } = provider((_, call) => ({
+        token: `short-${call}`,
+        expiresAt: Date.now() + 5000,
+      }))
+      const { fake, socket } = setup({ getToken, placement })
+      socket.connect()
+      await settle()
+      fake.last().open()
+      for (let elapsed = 0; elapsed < 10_000; elapsed += 250) {
+        await vi.advanceTimersByTimeAsync(250)
+        await settle()
+        // A quiet reconnect opens a new socket: let it open like a real server would.
+        if (fake.last().readyState === 0) fake.last().open()
+      }
+      // One call to connect, then a renewal every third of the 5 s lifetime.
+      expect(calls.length).toBeGreaterThanOrEqual(4)
+      expect(calls.length).toBeLessThanOrEqual(8)
+      expect(calls.slice(1).every((c) => c.reason === 'renew')).toBe(true)
+      socket.close()
+      expect(vi.getTimerCount()).toBe(0)
+    },
+  )
+
+  it('does not renew a token that has already expired (the server will reject it)', async () => {
+    const { getToken, calls } = provider((_, call) => ({
+      token: `stale-${call}`,
+      expiresAt: Date.now() - 1000,
+    }))
+    const { fake, socket } = setup({ getToken, placement: 'message' })
+    socket.connect()
+    await settle()
+    fake.last().open()
+    await vi.advanceTimersByTimeAsync(60_000)
+    await settle()
+    expect(calls).toHaveLength(1)
+    expect(fake.last().sentEnvelopes.filter((e) => e.type === '$auth')).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
+    socket.close()
+  })
+})
