@@ -53,7 +53,11 @@ export type SocketEventName = keyof SocketEvents
 /** The state of a socket as one immutable value; a new object only when something changed. */
 export interface SocketSnapshot {
   readonly state: ConnectionState
-  /** Consecutive failed attempts (0 once a connection has stayed up `minUptimeMs`). */
+  /**
+   * The retry number of the current or last reconnect (0 before the first one). It is not
+   * reset while a connection is open; the next drop after a connection that stayed up
+   * `minUptimeMs` counts from 1 again.
+   */
   readonly attempt: number
   /** When the next attempt is due (epoch milliseconds), or `null`. */
   readonly nextRetryAt: number | null

@@ -1,0 +1,113 @@
+import { useState } from 'react'
+import type { SocketOptions } from 'resilient-socket'
+import { useSocket, useSocketEvent, useSocketState } from 'resilient-socket/react'
+import { ConnectionPanel } from './components/ConnectionPanel.tsx'
+import { type Fault, FaultPanel } from './components/FaultPanel.tsx'
+import { MessagePanel } from './components/MessagePanel.tsx'
+import { TimelinePanel } from './components/TimelinePanel.tsx'
+import { SERVER_URL, SOCKET_URL, TOKEN_TTL_MS } from './config.ts'
+import { control, fetchToken } from './control.ts'
+import type { DemoSchema } from './schema.ts'
+import { createSimulatedNetwork } from './simulated-network.ts'
+import { useTimeline } from './timeline.ts'
+
+const network = createSimulatedNetwork()
+
+// Tuned to make recovery visible within seconds: a ping after 5 s of silence, 3 s for the
+// pong, and retries capped at 5 s (the defaults are 25 s, 10 s and 30 s).
+const OPTIONS: SocketOptions<DemoSchema> = {
+  heartbeat: { intervalMs: 5000, timeoutMs: 3000 },
+  retry: { initialDelayMs: 500, maxDelayMs: 5000 },
+  auth: {
+    placement: 'query',
+    getToken: ({ signal }) => fetchToken(TOKEN_TTL_MS, signal),
+  },
+  network: network.source,
+}
+
+const RTT_SAMPLES = 40
+
+const FAULT_CALLS: Record<Fault['kind'], (fault: Fault) => { says: string; calls: string[] }> = {
+  drop: () => ({ says: 'drop the connection', calls: ['drop'] }),
+  close: (fault) => {
+    const { code, reason } = fault as Extract<Fault, { kind: 'close' }>
+    return {
+      says: `close with ${code}`,
+      calls: [`close?code=${code}&reason=${encodeURIComponent(reason)}`],
+    }
+  },
+  silence: () => ({ says: 'go silent', calls: ['silence?on=1'] }),
+  refuse: () => ({ says: 'refuse connections for 5 s', calls: ['refuse?ms=5000', 'drop'] }),
+  expire: () => ({ says: 'expire every token', calls: ['expire-tokens'] }),
+  restart: () => ({ says: 'restart the server', calls: ['restart?downMs=1500'] }),
+}
+
+export function App() {
+  const socket = useSocket<DemoSchema>(SOCKET_URL, OPTIONS)
+  const snapshot = useSocketState(socket)
+  const { entries, add } = useTimeline(socket)
+  const [reconnects, setReconnects] = useState(0)
+  const [rtts, setRtts] = useState<number[]>([])
+  const [offline, setOffline] = useState(false)
+
+  useSocketEvent(socket, 'open', ({ reconnected }) => {
+    if (reconnected) setReconnects((n) => n + 1)
+  })
+  useSocketEvent(socket, 'heartbeat', ({ rttMs }) =>
+    setRtts((list) => [...list, rttMs].slice(-RTT_SAMPLES)),
+  )
+
+  const runCalls = async (says: string, calls: string[]) => {
+    add('you', says)
+    try {
+      for (const call of calls) await control(call)
+    } catch (error) {
+      add('error', `control API: ${(error as Error).message}`)
+    }
+  }
+
+  const injectFault = (fault: Fault) => {
+    const { says, calls } = FAULT_CALLS[fault.kind](fault)
+    void runCalls(says, calls)
+  }
+
+  const changeOffline = (next: boolean) => {
+    setOffline(next)
+    network.setOffline(next)
+    // The socket only pauses retries while offline; cutting the link makes that visible.
+    if (next) void runCalls('go offline (and cut the link)', ['drop'])
+    else add('you', 'go back online')
+  }
+
+  return (
+    <div className="app">
+      <header className="top">
+        <div>
+          <h1>
+            resilient-socket <span>playground</span>
+          </h1>
+          <p className="tagline">
+            One live WebSocket connection to the reference server. Break it with the buttons and
+            watch it heal by itself.
+          </p>
+          <p className="settings">
+            <span className="chip">heartbeat: ping after 5 s quiet, pong within 3 s</span>
+            <span className="chip">retry: jittered backoff 0.5 s → 5 s</span>
+            <span className="chip">auth: fresh token per attempt</span>
+            <span className="chip">sends queue while disconnected</span>
+          </p>
+        </div>
+        <div className="server">
+          <span className="server-label">reference server</span>
+          <code>{SERVER_URL}</code>
+        </div>
+      </header>
+      <main className="grid">
+        <ConnectionPanel socket={socket} snapshot={snapshot} reconnects={reconnects} rtts={rtts} />
+        <FaultPanel onFault={injectFault} offline={offline} onOfflineChange={changeOffline} />
+        <MessagePanel socket={socket} />
+        <TimelinePanel entries={entries} />
+      </main>
+    </div>
+  )
+}

@@ -1,0 +1,12 @@
+/** The messages this demo exchanges with the reference server (which echoes events back). */
+export interface DemoSchema {
+  incoming: { chat: ChatMessage }
+  outgoing: { chat: ChatMessage }
+  requests: { echo: { request: ChatMessage; response: ChatMessage } }
+}
+
+export interface ChatMessage {
+  text: string
+  /** `Date.now()` when sent, so the echo shows its round trip. */
+  sentAt: number
+}

@@ -1,0 +1,34 @@
+import { fileURLToPath } from 'node:url'
+import react from '@vitejs/plugin-react'
+import { defineConfig } from 'vite'
+
+const fromRoot = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url))
+
+// The playground runs the library from source, imported by its package names exactly as an
+// application would: edits in src/ show up at once, no build needed.
+export default defineConfig({
+  root: fileURLToPath(new URL('.', import.meta.url)),
+  plugins: [react()],
+  resolve: {
+    alias: [
+      { find: /^resilient-socket\/react$/, replacement: fromRoot('src/react/index.ts') },
+      { find: /^resilient-socket$/, replacement: fromRoot('src/index.ts') },
+    ],
+  },
+  // Pre-bundled up front, so the first page load never triggers Vite's "new dependencies
+  // found, reloading" (which would cut the demo connection right after it opened).
+  optimizeDeps: {
+    include: [
+      'react',
+      'react-dom',
+      'react-dom/client',
+      'react/jsx-runtime',
+      'react/jsx-dev-runtime',
+      'eventemitter3',
+      'nanoid/non-secure',
+    ],
+  },
+  server: { host: '127.0.0.1', port: 5173 },
+  preview: { host: '127.0.0.1', port: 4173 },
+  build: { outDir: 'dist', emptyOutDir: true },
+})
