@@ -46,6 +46,14 @@ export type { SendResult }
 const ABNORMAL = 1006
 const MIN_RENEW_DELAY_MS = 1000
 
+// Consumers compiling without the `esnext.disposable` lib (and without @types/node, which
+// declares the same) would otherwise fail on `[Symbol.dispose]` in our declarations.
+declare global {
+  interface SymbolConstructor {
+    readonly dispose: unique symbol
+  }
+}
+
 // `Symbol.dispose` is missing in older runtimes; the registry symbol is what polyfills use.
 const disposeSymbol: typeof Symbol.dispose =
   (Symbol as { dispose?: typeof Symbol.dispose }).dispose ??
