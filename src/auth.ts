@@ -61,8 +61,8 @@ export interface AuthOptions {
 
 export type ResolvedAuth = Required<AuthOptions>
 
-// RFC 7230 tchar: what a Sec-WebSocket-Protocol entry may contain.
-const PROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/** RFC 7230 `token`: what a Sec-WebSocket-Protocol entry (and so our auth param) may be. */
+export const PROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 export function resolveAuth(auth: AuthOptions): ResolvedAuth {
   if (typeof auth?.getToken !== 'function') {
@@ -198,5 +198,12 @@ export function placeToken(handshake: Handshake, auth: ResolvedAuth, token: stri
 /** Replaces every occurrence of the token (raw and URL-encoded) in a text to be logged or thrown. */
 export function redact(text: string, token: string | null): string {
   if (!token) return text
-  return text.split(token).join('[redacted]').split(encodeURIComponent(token)).join('[redacted]')
+  // Raw, percent-encoded, and form-encoded as URLSearchParams writes it into the query
+  // (`~ ! ' ( )` escaped, space as `+`).
+  const forms = [
+    token,
+    encodeURIComponent(token),
+    new URLSearchParams([['', token]]).toString().slice(1),
+  ]
+  return forms.reduce((out, form) => out.split(form).join('[redacted]'), text)
 }

@@ -34,6 +34,8 @@ export interface Codec {
 }
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+/** One pass over the frame: could a forbidden key be in it (spelled out, or with `\u`)? */
+const RISKY = /__proto__|constructor|prototype|\\u/
 
 function rejectForbiddenKeys(key: string, value: unknown): unknown {
   if (FORBIDDEN_KEYS.has(key)) throw new SocketError('DECODE_FAILED', `forbidden key "${key}"`)
@@ -72,11 +74,7 @@ export const jsonCodec: Codec = {
     if (typeof data !== 'string') return undefined
     // The reviver costs a call per key, so it runs only when a forbidden key could be
     // present. `\u` escapes can spell one out, hence the last test.
-    const careful =
-      data.includes('__proto__') ||
-      data.includes('constructor') ||
-      data.includes('prototype') ||
-      data.includes('\\u')
+    const careful = RISKY.test(data)
     let parsed: unknown
     try {
       parsed = careful ? JSON.parse(data, rejectForbiddenKeys) : JSON.parse(data)

@@ -29,6 +29,8 @@ export interface DispatchHooks {
   report(error: SocketError): void
   /** An event nobody listens to. */
   unhandled(envelope: Envelope): void
+  /** Whether the socket is still in use; an async validator may settle after close(). */
+  alive(): boolean
   validators: {
     incoming?: Record<string, StandardSchemaV1 | undefined>
     responses?: Record<string, StandardSchemaV1 | undefined>
@@ -39,6 +41,7 @@ export interface DispatchHooks {
 class PendingRequest {
   sent = false
   cancelled = false
+  unqueue: (() => void) | undefined
   readonly id: string
   readonly type: string
   readonly frame: Frame
@@ -65,8 +68,9 @@ class PendingRequest {
     this.#forget = forget
   }
 
-  settle(outcome: 'sent' | 'taken' | DropReason): void {
+  settle(outcome: 'sent' | 'taken' | DropReason, error?: Error): void {
     if (outcome === 'sent') this.sent = true
+    else if (error instanceof SocketError) this.fail(error)
     else
       this.fail(
         new SocketError(
@@ -91,6 +95,7 @@ class PendingRequest {
 
   finish(): void {
     this.cancelled = true
+    this.unqueue?.()
     this.timer.clear()
     this.onAbort?.()
     this.#forget(this)
@@ -242,7 +247,7 @@ export class Dispatcher {
       this.#validate(
         schema,
         envelope,
-        (value) => this.#call(handlers, value, envelope),
+        (value) => this.#hooks.alive() && this.#call(handlers, value, envelope),
         (error) => this.#hooks.report(error),
       )
   }

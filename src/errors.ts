@@ -19,7 +19,10 @@ export type SocketErrorCode =
   | 'RETRIES_EXHAUSTED'
   /** The server closed with a code that means "do not come back" (see PROTOCOL.md). Final. */
   | 'CLOSED_BY_SERVER'
-  /** The socket was closed by the user; pending requests and `flush()` reject with this. */
+  /**
+   * The socket was closed (by `close()`, or by the server with 1000); pending requests and
+   * `flush()` reject with this.
+   */
   | 'CLOSED'
   /** An inbound frame could not be decoded (not JSON, wrong shape, forbidden keys, too large). */
   | 'DECODE_FAILED'

@@ -35,6 +35,8 @@ export interface HeartbeatHooks {
   sendPing(): void
   onDead(): void
   onRtt(rttMs: number): void
+  /** The socket's `bufferedAmount`: a ping queued behind outgoing data waits with it. */
+  buffered(): number
 }
 
 /** A timer that fires this much later than scheduled probably slept or was throttled. */
@@ -67,6 +69,7 @@ export class Heartbeat {
   #pingSentAt: number | null = null
   #dueAt = 0
   #lateProbes = 0
+  #bufferedAtPing = 0
 
   constructor(
     options: Required<Pick<HeartbeatOptions, 'intervalMs' | 'timeoutMs' | 'probeTimeoutMs'>>,
@@ -133,6 +136,7 @@ export class Heartbeat {
   #ping(timeoutMs: number): void {
     this.#phase = 'awaiting'
     this.#pingSentAt = this.#clock.now()
+    this.#bufferedAtPing = this.#hooks.buffered()
     this.#arm(timeoutMs)
     this.#hooks.sendPing()
   }
@@ -150,6 +154,14 @@ export class Heartbeat {
     if (late && this.#lateProbes === 0) {
       this.#lateProbes++
       this.#ping(this.#probeTimeoutMs)
+      return
+    }
+    // On a slow uplink the ping waits behind data still being written. While that buffer
+    // keeps shrinking the link is moving bytes: wait for it rather than cut it.
+    const buffered = this.#hooks.buffered()
+    if (buffered > 0 && buffered < this.#bufferedAtPing) {
+      this.#bufferedAtPing = buffered
+      this.#arm(this.#timeoutMs)
       return
     }
     this.stop()

@@ -1,4 +1,4 @@
-import { type AuthOptions, type ResolvedAuth, resolveAuth } from './auth.ts'
+import { type AuthOptions, PROTOCOL_TOKEN, type ResolvedAuth, resolveAuth } from './auth.ts'
 import { type Clock, type RandomSource, systemClock } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import { type Codec, jsonCodec } from './codec.ts'
@@ -236,8 +236,6 @@ function checkFunction(name: string, value: unknown): void {
     throw invalidOption(`${name} must be a function`)
 }
 
-const PROTOCOL_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
 export function checkUrl(url: string | URL): string {
   const text = String(url)
   const base = (globalThis as { location?: { href?: string } }).location?.href
@@ -269,7 +267,7 @@ export function resolveOptions<S extends SocketSchema>(
   }
   const protocols = o.protocols === undefined ? [] : [o.protocols].flat()
   for (const p of protocols) {
-    if (typeof p !== 'string' || !PROTOCOL_NAME.test(p)) {
+    if (typeof p !== 'string' || !PROTOCOL_TOKEN.test(p)) {
       throw invalidOption(
         `protocols: "${String(p)}" is not a valid subprotocol name (letters, digits and !#$%&'*+-.^_\`|~)`,
       )

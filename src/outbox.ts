@@ -98,12 +98,14 @@ export class Outbox {
     if (queue === null) return this.#refuse(frame, type, owner, 'not-open')
     const message = { data: frame, type, bytes: frameBytes(frame), queuedAt: this.#clock.now() }
     if (!queue.push({ message, owner })) {
-      this.#drop({ message, owner }, 'overflow')
-      if (this.#reject) {
-        throw new SocketError('QUEUE_FULL', 'the send queue is full', {
-          details: { queuedMessages: queue.length, queuedBytes: queue.bytes },
-        })
-      }
+      const full = this.#reject
+        ? new SocketError('QUEUE_FULL', 'the send queue is full', {
+            details: { queuedMessages: queue.length, queuedBytes: queue.bytes },
+          })
+        : undefined
+      // A request fails with QUEUE_FULL itself, not with a generic DROPPED.
+      this.#drop({ message, owner }, 'overflow', full)
+      if (full) throw full
       return 'dropped'
     }
     this.#hooks.changed()
@@ -115,19 +117,26 @@ export class Outbox {
   drain(): void {
     const ws = this.#target
     const queue = this.#queue
-    if (ws !== null && queue !== null) {
-      let entry =
-        queue.length > 0 && ws.bufferedAmount <= this.#highWaterMarkBytes
-          ? queue.shift()
-          : undefined
-      while (entry) {
-        ws.send(entry.message.data)
-        this.#hooks.written()
-        entry.owner?.settle('sent')
-        entry = ws.bufferedAmount <= this.#highWaterMarkBytes ? queue.shift() : undefined
+    // A socket past OPEN (the server's close is on its way) silently discards what it is
+    // given: keep the queue for the next connection instead.
+    if (ws !== null && ws.readyState === 1) {
+      if (queue !== null) {
+        let entry =
+          queue.length > 0 && ws.bufferedAmount <= this.#highWaterMarkBytes
+            ? queue.shift()
+            : undefined
+        while (entry) {
+          ws.send(entry.message.data)
+          this.#hooks.written()
+          entry.owner?.settle('sent')
+          entry =
+            ws.readyState === 1 && ws.bufferedAmount <= this.#highWaterMarkBytes
+              ? queue.shift()
+              : undefined
+        }
+        this.#hooks.changed()
       }
-      this.#hooks.changed()
-      if (queue.length > 0 || (this.#flushWaiters.length > 0 && ws.bufferedAmount > 0)) {
+      if (this.length > 0 || (this.#flushWaiters.length > 0 && ws.bufferedAmount > 0)) {
         this.#drainTimer.set(() => this.drain(), DRAIN_POLL_MS)
         return
       }
@@ -142,7 +151,8 @@ export class Outbox {
   flush(): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#flushWaiters.push({ resolve, reject })
-      this.drain()
+      // From an `open` listener: the queue must wait for the other listeners' sends.
+      if (!this.priority) this.drain()
     })
   }
 
@@ -153,11 +163,18 @@ export class Outbox {
     this.#hooks.changed()
   }
 
+  /**
+   * Events and raw frames waiting to be sent. Queued requests are not handed out: their
+   * response would arrive on another socket, so they reject (`DROPPED`, reason `taken`).
+   */
   take(): QueuedMessage[] {
-    const entries = this.#queue?.takeAll() ?? []
-    for (const entry of entries) entry.owner?.settle('taken')
+    const messages: QueuedMessage[] = []
+    for (const entry of this.#queue?.takeAll() ?? []) {
+      if (entry.owner) entry.owner.settle('taken')
+      else messages.push(entry.message)
+    }
     this.#hooks.changed()
-    return entries.map((entry) => entry.message)
+    return messages
   }
 
   /** Stops accepting, drops everything queued as `closed` and rejects `flush()` waiters. */
@@ -182,8 +199,8 @@ export class Outbox {
     return 'dropped'
   }
 
-  #drop(entry: OutboxEntry, reason: DropReason): void {
-    entry.owner?.settle(reason)
+  #drop(entry: OutboxEntry, reason: DropReason, error?: SocketError): void {
+    entry.owner?.settle(reason, error)
     this.#hooks.dropped(entry.message, reason)
   }
 }

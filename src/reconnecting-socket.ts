@@ -108,6 +108,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #openedAt = 0
   #lostAt = 0
   #openedInSession = false
+  /** Before this time (epoch ms) no attempt starts, whatever the network or page says. */
+  #retryFloorAt = 0
   /**
    * The current native socket has opened. Not the same as `state === 'open'`: a
    * transition is announced only after the work it implies is done, so the state lags.
@@ -138,9 +140,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#heartbeat = heartbeat
       ? new Heartbeat(heartbeat, clock, {
           sendPing: () =>
-            this.#ws?.send(
+            this.#sendControl(() =>
               heartbeat.ping ? heartbeat.ping() : this.#encode({ type: '$ping', id: nanoid() }),
             ),
+          buffered: () => this.#ws?.bufferedAmount ?? 0,
           onDead: () =>
             this.#connectionEnded(
               { code: HEARTBEAT_TIMEOUT_CODE, reason: 'heartbeat timeout', wasClean: false },
@@ -156,6 +159,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       clock,
       report: (error) => this.#report(error),
       unhandled: (envelope) => this.#emitter.emit('unhandled', envelope),
+      alive: () => this.#state !== 'closed' && this.#state !== 'closing',
       validators: this.#o.validate as never,
     })
     this.#snapshot = Object.freeze({
@@ -249,14 +253,16 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#forceRefresh = false
     this.#openedInSession = false
     this.#suspended = false
+    this.#retryFloorAt = 0
     this.#outbox.accepting = true
     this.#lostAt = this.#o.clock.now()
     if (this.#o.network) {
       this.#stopNetwork = watchNetwork(this.#o.network, (signal) => this.#onNetwork(signal))
     }
+    const generation = this.#generation
     this.#setState('connecting', { attempt: 0, lastError: null, online: this.#online() })
-    // A `state` listener may have called close() already.
-    if ((this.#state as ConnectionState) === 'connecting') this.#attempt('connect')
+    // A `state` listener may have called close(), or close() and connect(), already.
+    if (generation === this.#generation) this.#attempt('connect')
   }
 
   /**
@@ -277,10 +283,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     const from = this.#state
     if (from === 'closed' || from === 'closing') return
-    if (from !== 'idle') {
-      this.#setState('closing')
-      if (this.#state !== 'closing') return // a `state` listener finished the job
-    }
+    // From `closing`, close() and connect() are no-ops, so listeners cannot interfere here.
+    if (from !== 'idle') this.#setState('closing')
     const wasOpen = this.#lose({ code, reason })
     // Everything is released before `closed` is announced, so a listener that calls
     // connect() from there starts a clean session.
@@ -425,7 +429,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#stats.connectAttempts++
     this.#ws = ws
     ws.binaryType = this.#o.binaryType
-    ws.onopen = () => generation === this.#generation && this.#onOpen(ws)
+    ws.onopen = () => generation === this.#generation && this.#onOpen(ws, generation)
     ws.onmessage = (event: { data: MessageData }) =>
       generation === this.#generation && this.#onMessage(event.data)
     ws.onclose = (event: { code: number; reason: string; wasClean: boolean }) => {
@@ -452,7 +456,17 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#o.logger.debug('connecting', { url: this.#redact(handshake.url) })
   }
 
-  #onOpen(ws: WebSocketLike): void {
+  #onOpen(ws: WebSocketLike, generation: number): void {
+    const { auth } = this.#o
+    let authFrame: Frame | undefined
+    if (auth?.placement === 'message' && this.#token) {
+      try {
+        authFrame = this.#encode({ type: '$auth', data: { token: this.#token.token } })
+      } catch (error) {
+        this.#attemptFailed(generation, asSocketError(error, 'ENCODE_FAILED'))
+        return
+      }
+    }
     this.#timer.clear()
     this.#pending = null
     this.#isOpen = true
@@ -461,9 +475,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#openedInSession = true
     this.#stats.opens++
     if (reconnected) this.#stats.reconnects++
-    const { auth } = this.#o
-    if (auth?.placement === 'message' && this.#token) {
-      ws.send(this.#encode({ type: '$auth', data: { token: this.#token.token } }))
+    if (authFrame !== undefined) {
+      ws.send(authFrame)
       this.#stats.messagesSent++
     }
     this.#heartbeat?.start()
@@ -488,7 +501,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#stats.messagesReceived++
     const heartbeat = this.#heartbeat
     if (heartbeat) {
-      if (this.#isPong?.(data)) {
+      if (this.#isPong && this.#callIsPong(data)) {
         heartbeat.notePong()
         return
       }
@@ -508,17 +521,41 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       this.#report(asSocketError(error, 'DECODE_FAILED'))
       return
     }
-    if (envelope === undefined) {
-      this.#emitter.emit('message', { data, envelope })
-      return
-    }
     // `$`-types belong to the protocol: never handed to application handlers.
-    if (envelope.type.charCodeAt(0) === 36) {
+    if (envelope !== undefined && envelope.type.charCodeAt(0) === 36) {
       if (envelope.type === '$pong') heartbeat?.notePong()
       return
     }
-    this.#emitter.emit('message', { data, envelope })
-    this.#dispatcher.dispatch(envelope)
+    const generation = this.#generation
+    if (this.#emitter.listenerCount('message') > 0)
+      this.#emitter.emit('message', { data, envelope })
+    // A `message` listener may have closed the socket: its handlers must not run after that.
+    if (envelope !== undefined && generation === this.#generation)
+      this.#dispatcher.dispatch(envelope)
+  }
+
+  #callIsPong(data: MessageData): boolean {
+    try {
+      return (this.#isPong as (data: unknown) => boolean)(data)
+    } catch (error) {
+      this.#report(new SocketError('HANDLER_FAILED', 'heartbeat.isPong threw', { cause: error }))
+      return false
+    }
+  }
+
+  /** Writes a protocol frame straight to the open socket; a throwing builder is reported. */
+  #sendControl(build: () => Frame): void {
+    const ws = this.#ws
+    if (ws === null || ws.readyState !== 1) return
+    let frame: Frame
+    try {
+      frame = build()
+    } catch (error) {
+      this.#report(asSocketError(error, 'HANDLER_FAILED'))
+      return
+    }
+    ws.send(frame)
+    this.#stats.messagesSent++
   }
 
   // ── Losing a connection, deciding what next ─────────────────────────────────────────
@@ -573,27 +610,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     // Offline or suspended: no attempt (it would fail and burn the budget) until the signal.
     const waiting = !online || this.#suspended
-    if (!waiting) {
-      this.#timer.set(
-        () => this.#attempt(this.#forceRefresh ? 'auth-failure' : 'reconnect'),
-        delayMs,
-      )
-    }
+    this.#retryFloorAt = now + plan.floorMs
+    if (!waiting) this.#timer.set(() => this.#attempt(this.#retryReason()), delayMs)
     // Announced after the timer is armed, so a listener that calls close() cancels it.
-    this.#setState('reconnecting', {
+    this.#enterReconnecting(close, reason, wasOpen, waiting ? null : delayMs, {
       attempt: failures,
-      lastClose: close,
       online,
-      nextRetryAt: waiting ? null : now + delayMs,
-    })
-    if (generation !== this.#generation) return
-    if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
-    if (generation !== this.#generation) return
-    this.#emitter.emit('reconnecting', {
-      attempt: failures,
-      delayMs: waiting ? null : delayMs,
-      reason,
-      lastClose: close,
     })
     this.#o.logger.debug('reconnecting', { attempt: failures, delayMs, code: close.code })
   }
@@ -687,7 +709,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       case 'wake':
         if (signal === 'online') this.#setSnapshot({ online: true })
         if (state === 'open') this.#heartbeat?.probe()
-        else if (waiting && !this.#suspended && this.#online()) this.#attempt('reconnect')
+        else this.#retryNow()
         break
       case 'suspend':
         // Close cleanly so the page may enter the back/forward cache; resume on `restore`.
@@ -703,7 +725,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       case 'restore':
         if (this.#suspended) {
           this.#suspended = false
-          if (state === 'reconnecting') this.#attempt('reconnect')
+          this.#retryNow()
         }
         break
     }
@@ -716,8 +738,23 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #announceReconnect(close: CloseInfo, reason: ReconnectReason, delayMs: number | null): boolean {
     const wasOpen = this.#lose(close)
     if (wasOpen) this.#lostOpenConnection()
+    return this.#enterReconnecting(close, reason, wasOpen, delayMs, {})
+  }
+
+  /**
+   * Announces `reconnecting`: the state, then `close` (if a connection was open), then the
+   * `reconnecting` event. Returns `false` if a listener closed the socket meanwhile.
+   */
+  #enterReconnecting(
+    close: CloseInfo,
+    reason: ReconnectReason,
+    wasOpen: boolean,
+    delayMs: number | null,
+    patch: Partial<SocketSnapshot>,
+  ): boolean {
     const generation = this.#generation
-    this.#setState('reconnecting', { nextRetryAt: null })
+    const nextRetryAt = delayMs === null ? null : this.#o.clock.now() + delayMs
+    this.#setState('reconnecting', { lastClose: close, nextRetryAt, ...patch })
     if (generation !== this.#generation) return false
     if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
     if (generation !== this.#generation) return false
@@ -728,6 +765,26 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       lastClose: close,
     })
     return generation === this.#generation
+  }
+
+  /**
+   * The network or the page says "now": attempt at once if waiting to retry, but never
+   * before the floor the server asked for (1013, `retry-after`).
+   */
+  #retryNow(): void {
+    if (this.#state !== 'reconnecting' || this.#ws !== null || this.#pending !== null) return
+    if (this.#suspended || !this.#online()) return
+    const waitMs = this.#retryFloorAt - this.#o.clock.now()
+    if (waitMs <= 0) {
+      this.#attempt(this.#retryReason())
+      return
+    }
+    this.#timer.set(() => this.#attempt(this.#retryReason()), waitMs)
+    this.#setSnapshot({ nextRetryAt: this.#retryFloorAt })
+  }
+
+  #retryReason(): TokenReason {
+    return this.#forceRefresh ? 'auth-failure' : 'reconnect'
   }
 
   // ── Auth renewal ────────────────────────────────────────────────────────────────────
@@ -762,16 +819,18 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     } catch (error) {
       if (generation !== this.#generation) return
       this.#pending = null
-      if (error instanceof UnauthorizedError) this.#stop(null, error)
+      if (error instanceof UnauthorizedError) {
+        this.#stop({ code: 1000, reason: 'unauthorized', wasClean: true }, error)
+      }
       // Otherwise the server closes with an auth code at expiry, and the normal path retries.
       else this.#report(asSocketError(error, 'AUTH_FAILED'))
       return
     }
     if (generation !== this.#generation) return
     this.#pending = null
-    if (auth.placement === 'message' && this.#ws) {
+    if (auth.placement === 'message') {
       this.#token = token
-      this.#ws.send(this.#encode({ type: '$auth', data: { token: token.token } }))
+      this.#sendControl(() => this.#encode({ type: '$auth', data: { token: token.token } }))
       this.#scheduleRenewal()
       return
     }

@@ -111,6 +111,8 @@ export type ReconnectPlan =
   | {
       action: 'retry'
       delayMs: number
+      /** The part of the delay the server asked for (1013, `retry-after`): never skipped. */
+      floorMs: number
       failures: number
       authFailures: number
       refreshAuth: boolean
@@ -189,6 +191,7 @@ export function planReconnect(
   return {
     action: 'retry',
     delayMs: Math.max(delayMs, minDelayMs, retryAfterHintMs(close.reason)),
+    floorMs: Math.max(minDelayMs, retryAfterHintMs(close.reason)),
     failures,
     authFailures,
     refreshAuth: action === 'refresh-auth',

@@ -34,11 +34,13 @@ export interface QueuedMessage {
 export interface EntryOwner {
   /**
    * Called once: `'sent'` when written to a socket, `'taken'` when handed out by
-   * `takeQueued()`, or the reason it was dropped.
+   * `takeQueued()`, or the reason it was dropped (with the error to fail with, if any).
    */
-  settle(outcome: 'sent' | 'taken' | DropReason): void
+  settle(outcome: 'sent' | 'taken' | DropReason, error?: Error): void
   /** Set when the owner gave up (timed out, aborted): the entry is skipped, not sent. */
   readonly cancelled: boolean
+  /** Set by the queue while the entry waits in it; the owner calls it when it gives up. */
+  unqueue?: (() => void) | undefined
 }
 
 /** @internal A queued message and its owner, if any. */
@@ -121,11 +123,14 @@ export class SendQueue {
     if (this.length + 1 > maxMessages || this.#bytes + size > maxBytes) {
       if (overflow !== 'drop-oldest') return false
       while (this.length > 0 && (this.length + 1 > maxMessages || this.#bytes + size > maxBytes)) {
-        this.#onDrop(this.#take() as OutboxEntry, 'overflow')
+        const evicted = this.#take() as OutboxEntry
+        if (!evicted.owner?.cancelled) this.#onDrop(evicted, 'overflow')
       }
     }
     this.#items.push(entry)
     this.#bytes += size
+    // A request that times out or is aborted leaves at once: it must not hold queue space.
+    if (entry.owner) entry.owner.unqueue = () => this.#remove(entry)
     // Appending never changes the oldest entry, so an armed TTL timer stays right.
     if (!this.#ttlTimer.armed) this.#armTtl()
     return true
@@ -140,6 +145,20 @@ export class SendQueue {
     this.#armTtl()
   }
 
+  /** Removes one entry wherever it is (its owner gave up). */
+  #remove(entry: OutboxEntry): void {
+    const index = this.#items.indexOf(entry, this.#head)
+    if (index < 0) return
+    if (index === this.#head) {
+      this.#take()
+      this.#armTtl()
+      return
+    }
+    this.#items.splice(index, 1)
+    this.#bytes -= entry.message.bytes
+    if (entry.owner) entry.owner.unqueue = undefined
+  }
+
   /** The next entry to send, skipping expired and cancelled ones; `undefined` when empty. */
   shift(): OutboxEntry | undefined {
     this.#expire()
@@ -152,6 +171,7 @@ export class SendQueue {
   /** Removes and returns every entry (for `takeQueued()`), without reporting drops. */
   takeAll(): OutboxEntry[] {
     const all = this.#items.slice(this.#head).filter((e) => !e.owner?.cancelled)
+    for (const entry of all) if (entry.owner) entry.owner.unqueue = undefined
     this.#reset()
     return all
   }
@@ -168,6 +188,7 @@ export class SendQueue {
     this.#items[this.#head] = undefined as unknown as OutboxEntry
     this.#head++
     this.#bytes -= entry.message.bytes
+    if (entry.owner) entry.owner.unqueue = undefined
     if (this.#head === this.#items.length) this.#reset()
     else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
       this.#items = this.#items.slice(this.#head)

@@ -41,8 +41,9 @@ function sameDeps(a: DependencyList, b: DependencyList): boolean {
  * `deps` changes (compared like `useEffect` dependencies). List in `deps` whatever the
  * options depend on that should take effect, e.g. `[userId]`. The new socket takes over the
  * old one's queued messages (`takeQueued()` → `sendRaw()`, in order) before the old one is
- * closed, so nothing waiting to be sent is lost; requests still waiting for a response on
- * the old socket reject with `CLOSED`.
+ * closed, so no event waiting to be sent is lost. Requests are not moved (their response
+ * would arrive on the other socket): queued ones reject with `DROPPED` (reason `taken`),
+ * those waiting for a response with `CLOSED`.
  *
  * Callbacks inside `options` (`auth.getToken`, `shouldReconnect`, …) are the ones of the
  * render that created the socket: read changing values through a ref, or list them in `deps`.

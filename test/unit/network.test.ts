@@ -414,3 +414,46 @@ describe('listeners', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 })
+
+describe('signals never skip a delay the server asked for', () => {
+  // A server that closes with `retry-after=60` (or 1013) must not be hammered by a user
+  // switching tabs or a flapping network: the signal may shorten the policy's delay, never
+  // the server's floor.
+  it.each(['visibilitychange', 'online', 'resume'])(
+    '%s during a retry-after wait attempts at the floor, not before',
+    async (signal) => {
+      const { socket, fake, net, open } = setup({
+        retry: fromDelays([120_000], { repeatLast: true }),
+      })
+      const ws = open()
+      ws.serverClose(1012, 'deploy retry-after=60')
+      expect(socket.getSnapshot().nextRetryAt).toBe(Date.now() + 120_000)
+      vi.advanceTimersByTime(10_000)
+      if (signal === 'online') net.emit('offline')
+      net.emit(signal)
+      // No attempt now: the server asked for 60 s, and the next attempt moves to then.
+      expect(fake.sockets).toHaveLength(1)
+      expect(socket.getSnapshot().nextRetryAt).toBe(Date.now() + 50_000)
+      vi.advanceTimersByTime(49_999)
+      expect(fake.sockets).toHaveLength(1)
+      vi.advanceTimersByTime(1)
+      expect(fake.sockets).toHaveLength(2)
+      socket.close()
+    },
+  )
+
+  it('a signal after the floor has passed attempts at once, and not again while one is in flight', () => {
+    const { socket, fake, net, open } = setup({
+      retry: fromDelays([120_000], { repeatLast: true }),
+    })
+    const ws = open()
+    ws.serverClose(1013, '')
+    vi.advanceTimersByTime(5000)
+    net.emit('visibilitychange')
+    expect(fake.sockets).toHaveLength(2)
+    net.emit('visibilitychange')
+    net.emit('online')
+    expect(fake.sockets).toHaveLength(2)
+    socket.close()
+  })
+})

@@ -211,6 +211,7 @@ describe('planReconnect', () => {
     expect(result).toEqual({
       action: 'retry',
       delayMs: 1000,
+      floorMs: 0,
       failures: 1,
       authFailures: 0,
       refreshAuth: false,
@@ -255,6 +256,7 @@ describe('planReconnect', () => {
     expect(result).toEqual({
       action: 'retry',
       delayMs: 1000,
+      floorMs: 0,
       failures: 1,
       authFailures: 1,
       refreshAuth: true,
@@ -366,15 +368,23 @@ describe('planReconnect', () => {
 
   it('raises the delay to a retry-after hint in the close reason, never lowers it', () => {
     const hinted = { code: 1012, reason: 'deploy; retry-after=30', wasClean: true }
-    expect(plan({ close: hinted }).result).toMatchObject({ action: 'retry', delayMs: 30_000 })
+    expect(plan({ close: hinted }).result).toMatchObject({
+      action: 'retry',
+      delayMs: 30_000,
+      floorMs: 30_000,
+    })
     expect(plan({ close: hinted, retry: () => 45_000 }).result).toMatchObject({
       delayMs: 45_000,
+      floorMs: 30_000,
     })
   })
 
   it('waits at least 5 s after 1013 (try again later)', () => {
     const busy = { code: 1013, reason: '', wasClean: true }
-    expect(plan({ close: busy, retry: () => 100 }).result).toMatchObject({ delayMs: 5000 })
+    expect(plan({ close: busy, retry: () => 100 }).result).toMatchObject({
+      delayMs: 5000,
+      floorMs: 5000,
+    })
     expect(plan({ close: busy, retry: () => 8000 }).result).toMatchObject({ delayMs: 8000 })
     const busyWithHint = { code: 1013, reason: 'retry-after=12', wasClean: true }
     expect(plan({ close: busyWithHint, retry: () => 100 }).result).toMatchObject({
