@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   fromDelays,
   type HeartbeatOptions,
@@ -8,26 +8,14 @@ import {
   type SocketOptions,
 } from '../../src/index.ts'
 import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
+import { unitHarness } from '../helpers/unit-harness.ts'
 
 const URL = 'ws://heartbeat.test/'
 const INTERVAL_MS = 1000
 const TIMEOUT_MS = 500
 const RETRY_MS = 250
 
-let errors: SocketError[] = []
-let sockets: ReconnectingSocket[] = []
-
-beforeEach(() => {
-  vi.useFakeTimers()
-  errors = []
-  sockets = []
-})
-
-afterEach(() => {
-  for (const socket of sockets) socket.close()
-  vi.useRealTimers()
-  expect(errors).toEqual([])
-})
+const harness = unitHarness()
 
 function setup(heartbeat: SocketOptions['heartbeat'] = {}, options: SocketOptions = {}) {
   const fake = fakeWebSocketFactory()
@@ -42,8 +30,7 @@ function setup(heartbeat: SocketOptions['heartbeat'] = {}, options: SocketOption
         : heartbeat,
     ...options,
   })
-  sockets.push(socket)
-  socket.on('error', (error) => errors.push(error))
+  harness.track(socket)
   const events = {
     close: [] as SocketEvents['close'][],
     reconnecting: [] as SocketEvents['reconnecting'][],

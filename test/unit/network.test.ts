@@ -1,8 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   fromDelays,
   ReconnectingSocket,
-  type SocketError,
   type SocketEvents,
   type SocketOptions,
 } from '../../src/index.ts'
@@ -12,26 +11,14 @@ import {
   fakeNetwork,
   fakeWebSocketFactory,
 } from '../helpers/fake-websocket.ts'
+import { unitHarness } from '../helpers/unit-harness.ts'
 
 const URL = 'ws://network.test/'
 const RETRY_MS = 1000
 /** A connection this long without inbound traffic is worth probing. */
 const QUIET_MS = 2000
 
-let errors: SocketError[] = []
-let sockets: ReconnectingSocket[] = []
-
-beforeEach(() => {
-  vi.useFakeTimers()
-  errors = []
-  sockets = []
-})
-
-afterEach(() => {
-  for (const socket of sockets) socket.close()
-  vi.useRealTimers()
-  expect(errors).toEqual([])
-})
+const harness = unitHarness()
 
 function setup(options: SocketOptions = {}, net: FakeNetwork = fakeNetwork()) {
   const fake = fakeWebSocketFactory()
@@ -43,8 +30,7 @@ function setup(options: SocketOptions = {}, net: FakeNetwork = fakeNetwork()) {
     connectTimeoutMs: 60_000,
     ...options,
   })
-  sockets.push(socket)
-  socket.on('error', (error) => errors.push(error))
+  harness.track(socket)
   const events = {
     close: [] as SocketEvents['close'][],
     reconnecting: [] as SocketEvents['reconnecting'][],
@@ -157,7 +143,7 @@ describe('offline and online', () => {
     net.emit('offline')
     expect(vi.getTimerCount()).toBe(1)
     fake.last().fail()
-    errors = errors.filter((e) => e.code !== 'CONNECTION_FAILED')
+    harness.expectErrors((e) => e.code === 'CONNECTION_FAILED')
     expect(socket.getSnapshot()).toMatchObject({ state: 'reconnecting', nextRetryAt: null })
     expect(vi.getTimerCount()).toBe(0)
     vi.advanceTimersByTime(10 * 60_000)

@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import {
   type DropReason,
   type Frame,
@@ -8,24 +8,12 @@ import {
   type SocketOptions,
 } from '../../src/index.ts'
 import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
+import { unitHarness } from '../helpers/unit-harness.ts'
 
 const URL = 'ws://queue.test/'
 
 /** Every `error` event of the socket under test; a listener that threw (an `expect` inside one) lands here. */
-let errors: SocketError[] = []
-let sockets: ReconnectingSocket[] = []
-
-beforeEach(() => {
-  vi.useFakeTimers()
-  errors = []
-  sockets = []
-})
-
-afterEach(() => {
-  for (const socket of sockets) socket.close()
-  vi.useRealTimers()
-  expect(errors).toEqual([])
-})
+const harness = unitHarness()
 
 function setup(options: SocketOptions = {}) {
   const fake = fakeWebSocketFactory()
@@ -36,8 +24,7 @@ function setup(options: SocketOptions = {}) {
     retry: fromDelays([100], { repeatLast: true }),
     ...options,
   })
-  sockets.push(socket)
-  socket.on('error', (error) => errors.push(error))
+  harness.track(socket)
   const drops: { data: Frame; reason: DropReason }[] = []
   socket.on('drop', ({ message, reason }) => drops.push({ data: message.data, reason }))
   return { fake, socket, drops }

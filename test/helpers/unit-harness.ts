@@ -1,0 +1,43 @@
+import { afterEach, beforeEach, expect, vi } from 'vitest'
+import type { ReconnectingSocket, SocketError } from '../../src/index.ts'
+
+/**
+ * Fake timers for each test, every socket closed after it, and the test failed on any
+ * `error` event nobody expected. That last part matters: an `expect` that throws inside
+ * an event listener is caught by the socket and reported as `error`, so without this
+ * check a failing assertion in a listener would pass silently.
+ */
+export function unitHarness(): {
+  /** Registers a socket: closed after the test, its `error` events collected. */
+  track<T extends ReconnectingSocket>(socket: T): T
+  /** The errors so far; a test that expects some removes them with `expectErrors`. */
+  errors(): SocketError[]
+  /** Removes and returns the collected errors that match, so the final check passes. */
+  expectErrors(match: (error: SocketError) => boolean): SocketError[]
+} {
+  let errors: SocketError[] = []
+  let sockets: ReconnectingSocket[] = []
+  beforeEach(() => {
+    vi.useFakeTimers()
+    errors = []
+    sockets = []
+  })
+  afterEach(() => {
+    for (const socket of sockets) socket.close()
+    vi.useRealTimers()
+    expect(errors).toEqual([])
+  })
+  return {
+    track(socket) {
+      sockets.push(socket)
+      socket.on('error', (error) => errors.push(error))
+      return socket
+    },
+    errors: () => errors,
+    expectErrors(match) {
+      const matched = errors.filter(match)
+      errors = errors.filter((error) => !match(error))
+      return matched
+    },
+  }
+}
