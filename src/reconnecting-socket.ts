@@ -76,14 +76,15 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   readonly #url: UrlProvider
   readonly #o: ResolvedOptions
   readonly #emitter = new EventEmitter()
-  readonly #dispatcher: Dispatcher
+  /** Created on first use: an idle socket with no handlers and no requests needs none. */
+  #dispatcherInstance: Dispatcher | null = null
   readonly #outbox: Outbox
   readonly #heartbeat: Heartbeat | null
   readonly #isPong: ((data: unknown) => boolean) | undefined
   /** The retry delay or the connect timeout: never both at once. */
   readonly #timer: TimerSlot
   readonly #renewTimer: TimerSlot
-  readonly #subscribers = new Set<() => void>()
+  #subscribers: Set<() => void> | null = null
   readonly #stats = {
     connectAttempts: 0,
     opens: 0,
@@ -155,13 +156,6 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
           },
         })
       : null
-    this.#dispatcher = new Dispatcher({
-      clock,
-      report: (error) => this.#report(error),
-      unhandled: (envelope) => this.#emitter.emit('unhandled', envelope),
-      alive: () => this.#state !== 'closed' && this.#state !== 'closing',
-      validators: this.#o.validate as never,
-    })
     this.#snapshot = Object.freeze({
       state: 'idle',
       attempt: 0,
@@ -187,7 +181,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       ...this.#stats,
       queuedMessages: this.#outbox.length,
       queuedBytes: this.#outbox.bytes,
-      pendingRequests: this.#dispatcher.pendingCount,
+      pendingRequests: this.#dispatcherInstance?.pendingCount ?? 0,
       rttMs: this.#snapshot.rttMs,
     }
   }
@@ -197,8 +191,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   /** Calls `listener` after every snapshot change; returns the unsubscribe function. */
   readonly subscribe = (listener: () => void): (() => void) => {
+    this.#subscribers ??= new Set()
     this.#subscribers.add(listener)
-    return () => this.#subscribers.delete(listener)
+    return () => this.#subscribers?.delete(listener)
   }
 
   /** Listens to a lifecycle event; returns the unsubscribe function. A throwing listener is reported as `error`. */
@@ -530,8 +525,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (this.#emitter.listenerCount('message') > 0)
       this.#emitter.emit('message', { data, envelope })
     // A `message` listener may have closed the socket: its handlers must not run after that.
-    if (envelope !== undefined && generation === this.#generation)
-      this.#dispatcher.dispatch(envelope)
+    if (envelope === undefined || generation !== this.#generation) return
+    if (this.#dispatcherInstance) this.#dispatcherInstance.dispatch(envelope)
+    else if (envelope.re === undefined) this.#emitter.emit('unhandled', envelope)
   }
 
   #callIsPong(data: MessageData): boolean {
@@ -676,7 +672,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       this.#authFailures = 0
     }
     this.#lostAt = now
-    this.#outbox.requeue(this.#dispatcher.connectionLost(now))
+    if (this.#dispatcherInstance) this.#outbox.requeue(this.#dispatcherInstance.connectionLost(now))
   }
 
   /** Releases what outlives a connection: network listeners, requests, the queue, waiters. */
@@ -685,7 +681,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#stopNetwork = null
     this.#token = null
     this.#nextToken = null
-    this.#dispatcher.rejectAll(error)
+    this.#dispatcherInstance?.rejectAll(error)
     this.#outbox.close(error)
   }
 
@@ -850,6 +846,17 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   // ── Sending ─────────────────────────────────────────────────────────────────────────
 
   /** The queue count in the snapshot is updated once per burst of sends, not per message. */
+  get #dispatcher(): Dispatcher {
+    this.#dispatcherInstance ??= new Dispatcher({
+      clock: this.#o.clock,
+      report: (error) => this.#report(error),
+      unhandled: (envelope) => this.#emitter.emit('unhandled', envelope),
+      alive: () => this.#state !== 'closed' && this.#state !== 'closing',
+      validators: this.#o.validate as never,
+    })
+    return this.#dispatcherInstance
+  }
+
   #queueChanged(): void {
     if (this.#queueCountDirty) return
     this.#queueCountDirty = true
@@ -895,6 +902,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     if (!changed) return
     this.#snapshot = Object.freeze({ ...previous, ...patch })
+    if (!this.#subscribers) return
     for (const subscriber of [...this.#subscribers]) {
       try {
         subscriber()

@@ -1,0 +1,518 @@
+// The scenarios, in order, and how their figures are summarised, judged and printed.
+import {
+  type Contender,
+  libraryFrom,
+  partysocket,
+  RESILIENT_OPTIONS,
+  raw,
+  resilient,
+} from './contenders.ts'
+import { idleFootprint, settledTimers } from './memory.ts'
+import { pingPong, pipelined } from './messaging.ts'
+import { OUTAGE_MS, OUTAGE_SENDS, recovery } from './recovery.ts'
+import { alternate } from './rounds.ts'
+import { EchoServer } from './server-process.ts'
+import { measureSizes, type SizeReport } from './size.ts'
+import { median, percentile, ratio, round } from './stats.ts'
+import { kb, ms, signedKb, table, times } from './table.ts'
+
+export const THROUGHPUT_MESSAGES = 50_000
+export const ROUND_TRIPS = 5000
+export const IDLE_INSTANCES = 500
+/** Longer than partysocket's 5 s uptime timer, so that idle means idle. */
+const SETTLE_MS = 6000
+
+/**
+ * Measured rounds per scenario (after the warm-up round). The message scenarios are short
+ * and the noisiest on a shared machine, so they get more; `--rounds` sets them all.
+ */
+export const DEFAULT_ROUNDS = { throughput: 10, latency: 10, memory: 5, recovery: 5 }
+export type Scenario = keyof typeof DEFAULT_ROUNDS
+
+const TARGETS = {
+  throughputRatio: 1.1,
+  latencyRatio: 1.1,
+  lost: 0,
+  heapOverRawBytes: 4096,
+  timersPerIdleInstance: 1,
+}
+
+export interface ThroughputRow {
+  name: string
+  medianMs: number
+  ratio: number
+  messagesPerSecond: number
+  /** The client process's CPU time for the same runs (median), and its ratio to raw's. */
+  cpuMedianMs: number
+  cpuRatio: number
+  /** Median over rounds of this round's time / raw's time in the same round. */
+  pairedRatio: number
+  runsMs: number[]
+  outOfOrder: number
+}
+
+export interface LatencyRow {
+  name: string
+  medianMs: number
+  p99Ms: number
+  ratioMedian: number
+  ratioP99: number
+  /** Median over rounds of this round's median / raw's median in the same round. */
+  pairedRatioMedian: number
+  runs: { medianMs: number; p99Ms: number }[]
+}
+
+export interface RecoveryRow {
+  name: string
+  upToOpenMs: number | null
+  lostTotal: number | null
+  duplicatesTotal: number | null
+  allInOrder: boolean | null
+  runs: { upToOpenMs: number; lost: number; duplicates: number; inOrder: boolean }[]
+  note: string
+}
+
+export interface MemoryRow {
+  name: string
+  heapBytesPerInstance: number
+  heapOverRawBytes: number
+  timersJustOpened: number
+  timersSettled: number | null
+  runsHeapBytes: number[]
+}
+
+export interface Target {
+  target: string
+  value: string
+  met: boolean | null
+}
+
+export interface BenchResults {
+  library: { from: string; options: unknown }
+  rounds: Record<Scenario, number>
+  memoryMeasured: string
+  throughput?: { messages: number; rows: ThroughputRow[] }
+  latency?: { roundTrips: number; rows: LatencyRow[] }
+  memory?: { instances: number; settleMs: number; rows: MemoryRow[] }
+  recovery?: { outageMs: number; sends: number; rows: RecoveryRow[] }
+  size?: SizeReport
+  targets: Target[]
+}
+
+const r1 = (value: number): number => round(value, 1)
+const r3 = (value: number): number => round(value, 3)
+
+export class Bench {
+  readonly #rounds: Record<Scenario, number>
+  readonly #log: (line: string) => void
+  #results: BenchResults | null = null
+
+  constructor({ rounds, log }: { rounds?: number; log: (line: string) => void }) {
+    this.#rounds =
+      rounds === undefined
+        ? { ...DEFAULT_ROUNDS }
+        : { throughput: rounds, latency: rounds, memory: rounds, recovery: rounds }
+    this.#log = log
+  }
+
+  /**
+   * Idle memory runs first by default. Once a Node process has carried traffic and been
+   * through a few full collections, V8 starts giving new undici WebSocket objects (and,
+   * following them, new ReconnectingSocket objects) dictionary-mode properties, which
+   * shifts every instance by several KB; a fresh process gives the reproducible figure.
+   * `memoryAfterTraffic` measures that other state instead.
+   */
+  async run(sections: Set<string>, memoryAfterTraffic = false): Promise<BenchResults> {
+    const results: BenchResults = {
+      library: { from: libraryFrom, options: RESILIENT_OPTIONS },
+      rounds: this.#rounds,
+      memoryMeasured: memoryAfterTraffic
+        ? 'after the traffic scenarios'
+        : 'first, in a fresh process',
+      targets: [],
+    }
+    this.#log(
+      `resilient-socket from ${libraryFrom}; rounds after a warm-up: ${roundsText(this.#rounds)}`,
+    )
+    const needsServer = ['throughput', 'latency', 'memory'].some((s) => sections.has(s))
+    const server = needsServer ? await EchoServer.start() : null
+    try {
+      const memory = server && sections.has('memory')
+      if (memory && !memoryAfterTraffic) results.memory = await this.#memory(server)
+      if (server && sections.has('throughput')) results.throughput = await this.#throughput(server)
+      if (server && sections.has('latency')) results.latency = await this.#latency(server)
+      if (memory && memoryAfterTraffic) results.memory = await this.#memory(server)
+    } finally {
+      await server?.stop()
+    }
+    if (sections.has('recovery')) results.recovery = await this.#recovery()
+    if (sections.has('size')) {
+      this.#log('size: npx size-limit --json')
+      results.size = measureSizes()
+    }
+    results.targets = judge(results)
+    this.#results = results
+    return results
+  }
+
+  #options(section: Scenario) {
+    return {
+      rounds: this.#rounds[section],
+      progress: (label: string) => this.#log(`${section}: ${label}`),
+    }
+  }
+
+  async #throughput(server: EchoServer): Promise<BenchResults['throughput']> {
+    // The burst (about 3 MB) outruns the default 1 MiB high-water mark, so most of it goes
+    // through the send queue; the second row shows what that backpressure costs.
+    const contenders = [
+      raw,
+      resilient(),
+      resilient('resilient-socket (highWaterMarkBytes: Infinity)', {
+        highWaterMarkBytes: Number.POSITIVE_INFINITY,
+      }),
+      partysocket,
+    ]
+    const runs = await alternate(contenders, this.#options('throughput'), (c) =>
+      pipelined(c, server, THROUGHPUT_MESSAGES),
+    )
+    const baseRuns = runs.get(raw) ?? []
+    const base = median(baseRuns.map((run) => run.ms))
+    const baseCpu = median((runs.get(raw) ?? []).map((run) => run.cpuMs))
+    const rows = contenders.map((contender): ThroughputRow => {
+      const own = runs.get(contender) ?? []
+      const medianMs = median(own.map((run) => run.ms))
+      const cpuMs = median(own.map((run) => run.cpuMs))
+      return {
+        name: contender.name,
+        medianMs: r1(medianMs),
+        ratio: r3(ratio(medianMs, base)),
+        messagesPerSecond: Math.round((THROUGHPUT_MESSAGES / medianMs) * 1000),
+        cpuMedianMs: r1(cpuMs),
+        cpuRatio: r3(ratio(cpuMs, baseCpu)),
+        pairedRatio: r3(median(own.map((run, i) => ratio(run.ms, baseRuns[i]?.ms ?? Number.NaN)))),
+        runsMs: own.map((run) => r1(run.ms)),
+        outOfOrder: own.reduce((sum, run) => sum + run.outOfOrder, 0),
+      }
+    })
+    return { messages: THROUGHPUT_MESSAGES, rows }
+  }
+
+  async #latency(server: EchoServer): Promise<BenchResults['latency']> {
+    const viaRequest = resilient('resilient-socket request()')
+    const viaSend = resilient('resilient-socket send/onMessage')
+    const contenders = [raw, viaSend, viaRequest, partysocket]
+    const runs = await alternate(contenders, this.#options('latency'), (c) =>
+      pingPong(c, server, ROUND_TRIPS, c === viaRequest ? 'request' : 'send'),
+    )
+    const summary = (contender: Contender) =>
+      (runs.get(contender) ?? []).map((samples) => ({
+        medianMs: median(samples),
+        p99Ms: percentile(samples, 99),
+      }))
+    const baseRuns = summary(raw)
+    const baseMedian = median(baseRuns.map((run) => run.medianMs))
+    const baseP99 = median(baseRuns.map((run) => run.p99Ms))
+    const rows = contenders.map((contender): LatencyRow => {
+      const own = summary(contender)
+      const medianMs = median(own.map((run) => run.medianMs))
+      const p99Ms = median(own.map((run) => run.p99Ms))
+      return {
+        name: contender.name,
+        medianMs: r3(medianMs),
+        p99Ms: r3(p99Ms),
+        ratioMedian: r3(ratio(medianMs, baseMedian)),
+        ratioP99: r3(ratio(p99Ms, baseP99)),
+        pairedRatioMedian: r3(
+          median(own.map((run, i) => ratio(run.medianMs, baseRuns[i]?.medianMs ?? Number.NaN))),
+        ),
+        runs: own.map((run) => ({ medianMs: r3(run.medianMs), p99Ms: r3(run.p99Ms) })),
+      }
+    })
+    return { roundTrips: ROUND_TRIPS, rows }
+  }
+
+  async #memory(server: EchoServer): Promise<BenchResults['memory']> {
+    const contenders = [raw, resilient('resilient-socket (heartbeat on)'), partysocket]
+    const runs = await alternate(contenders, this.#options('memory'), (c) =>
+      idleFootprint(c, server, IDLE_INSTANCES),
+    )
+    this.#log(
+      `memory: timers after ${SETTLE_MS / 1000} s idle, ${IDLE_INSTANCES} of each held at once`,
+    )
+    const settled = await settledTimers(contenders, server, IDLE_INSTANCES, SETTLE_MS)
+    const heap = (contender: Contender) =>
+      median((runs.get(contender) ?? []).map((run) => run.heapBytesPerInstance))
+    const baseHeap = heap(raw)
+    const rows = contenders.map(
+      (contender): MemoryRow => ({
+        name: contender.name,
+        heapBytesPerInstance: Math.round(heap(contender)),
+        heapOverRawBytes: Math.round(heap(contender) - baseHeap),
+        timersJustOpened: r3(
+          median((runs.get(contender) ?? []).map((run) => run.timersPerInstance)),
+        ),
+        timersSettled: settled.has(contender) ? r3(settled.get(contender) as number) : null,
+        runsHeapBytes: (runs.get(contender) ?? []).map((run) =>
+          Math.round(run.heapBytesPerInstance),
+        ),
+      }),
+    )
+    return { instances: IDLE_INSTANCES, settleMs: SETTLE_MS, rows }
+  }
+
+  async #recovery(): Promise<BenchResults['recovery']> {
+    // The default queue (1000 messages, 1 MiB): the outage's 1000 sends must fit as shipped.
+    const ours = resilient('resilient-socket (default queue)', { queue: {} })
+    const contenders = [ours, partysocket]
+    const runs = await alternate(contenders, this.#options('recovery'), (c) => recovery(c))
+    const rows: RecoveryRow[] = [
+      {
+        name: raw.name,
+        upToOpenMs: null,
+        lostTotal: null,
+        duplicatesTotal: null,
+        allInOrder: null,
+        runs: [],
+        note: 'n/a: no reconnection, sends while closed throw or are discarded',
+      },
+      ...contenders.map((contender): RecoveryRow => {
+        const own = runs.get(contender) ?? []
+        return {
+          name: contender.name,
+          upToOpenMs: r1(median(own.map((run) => run.upToOpenMs))),
+          lostTotal: own.reduce((sum, run) => sum + run.lost, 0),
+          duplicatesTotal: own.reduce((sum, run) => sum + run.duplicates, 0),
+          allInOrder: own.every((run) => run.inOrder),
+          runs: own.map((run) => ({ ...run, upToOpenMs: r1(run.upToOpenMs) })),
+          note:
+            contender === ours
+              ? 'default backoff: full jitter, 1 s initial, ×2, 30 s cap'
+              : 'default backoff: 3 s, ×1.3, 10 s cap, no jitter',
+        }
+      }),
+    ]
+    return { outageMs: OUTAGE_MS, sends: OUTAGE_SENDS, rows }
+  }
+
+  render(machine: Record<string, unknown>, durationS: number): string {
+    const results = this.#results
+    if (!results) return ''
+    const out: string[] = []
+    out.push(
+      `Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${String(machine.node).slice(1)}, ${machine.date}, load average ${(machine.loadAverage as number[]).join(' ')} at start, ${(machine.loadAverageAtEnd as number[]).join(' ')} at the end (2 cores shared with other work make single figures noisy)`,
+      `resilient-socket from ${results.library.from}; contenders alternating, measured rounds after one warm-up round: ${roundsText(results.rounds)}; ${durationS} s in all.`,
+    )
+    const { throughput, latency, memory, recovery, size } = results
+    if (throughput) {
+      out.push(
+        '',
+        `Pipelined throughput: ${throughput.messages.toLocaleString('en')} JSON messages sent at once, until the last echo is decoded (median)`,
+        '',
+        table(
+          [
+            'contender',
+            'wall time',
+            'vs raw',
+            'paired',
+            'messages/s',
+            'client CPU',
+            'vs raw',
+            'runs (ms)',
+          ],
+          throughput.rows.map((row) => [
+            row.name,
+            ms(row.medianMs, 0),
+            times(row.ratio),
+            times(row.pairedRatio),
+            row.messagesPerSecond.toLocaleString('en'),
+            ms(row.cpuMedianMs, 0),
+            times(row.cpuRatio),
+            row.runsMs.map((v) => v.toFixed(0)).join(' '),
+          ]),
+        ),
+      )
+    }
+    if (latency) {
+      out.push(
+        '',
+        `Ping-pong latency: ${latency.roundTrips.toLocaleString('en')} sequential round trips (median over rounds of each round's median and p99)`,
+        '',
+        table(
+          ['contender', 'median', 'vs raw', 'paired', 'p99', 'vs raw'],
+          latency.rows.map((row) => [
+            row.name,
+            ms(row.medianMs, 3),
+            times(row.ratioMedian),
+            times(row.pairedRatioMedian),
+            ms(row.p99Ms, 3),
+            times(row.ratioP99),
+          ]),
+        ),
+      )
+    }
+    if (memory) {
+      out.push(
+        '',
+        `Idle footprint: ${memory.instances} connected idle instances, measured ${results.memoryMeasured} (heapUsed after forced GC, per instance, native WebSocket included; median)`,
+        '',
+        table(
+          [
+            'contender',
+            'heap / instance',
+            'vs raw',
+            'timers / instance (just opened)',
+            `timers / instance (${memory.settleMs / 1000} s idle)`,
+          ],
+          memory.rows.map((row) => [
+            row.name,
+            kb(row.heapBytesPerInstance),
+            signedKb(row.heapOverRawBytes),
+            row.timersJustOpened.toFixed(2),
+            row.timersSettled === null ? 'n/a' : row.timersSettled.toFixed(2),
+          ]),
+        ),
+      )
+    }
+    if (recovery) {
+      out.push(
+        '',
+        `Recovery: server process killed, ${recovery.sends} sends spread over a ${recovery.outageMs / 1000} s outage, server restarted on the same port`,
+        '',
+        table(
+          [
+            'contender',
+            'server up → open (median)',
+            'lost (all rounds)',
+            'duplicates',
+            'in order',
+            'per round: up→open ms / lost',
+            'policy',
+          ],
+          recovery.rows.map((row) => [
+            row.name,
+            row.upToOpenMs === null ? 'n/a' : ms(row.upToOpenMs, 0),
+            row.lostTotal === null
+              ? 'n/a'
+              : `${row.lostTotal} of ${recovery.sends * results.rounds.recovery}`,
+            row.duplicatesTotal === null ? 'n/a' : String(row.duplicatesTotal),
+            row.allInOrder === null ? 'n/a' : row.allInOrder ? 'yes' : 'no',
+            row.runs
+              .map(
+                (run) =>
+                  `${Number.isFinite(run.upToOpenMs) ? run.upToOpenMs.toFixed(0) : '—'}/${run.lost}`,
+              )
+              .join(' '),
+            row.note,
+          ]),
+        ),
+      )
+    }
+    if (size) {
+      out.push(
+        '',
+        `Size (min+gzip, with dependencies; ${size.note}${size.builtAt ? `; dist/index.js built ${size.builtAt}` : ''})`,
+        '',
+      )
+      if (size.entries.length === 0) out.push(`not measured: ${size.note}`)
+      else
+        out.push(
+          table(
+            ['entry', 'file', 'size', 'budget', 'within'],
+            size.entries.map((entry) => [
+              entry.name,
+              entry.path,
+              entry.bytes === null ? 'missing' : `${(entry.bytes / 1000).toFixed(2)} kB`,
+              entry.limitBytes === null ? '—' : `${(entry.limitBytes / 1000).toFixed(2)} kB`,
+              entry.passed ? 'yes' : 'no',
+            ]),
+          ),
+        )
+    }
+    out.push(
+      '',
+      'Targets',
+      '',
+      table(
+        ['target', 'measured', 'met'],
+        results.targets.map((t) => [
+          t.target,
+          t.value,
+          t.met === null ? 'not measured' : t.met ? 'yes' : 'NO',
+        ]),
+      ),
+    )
+    return out.join('\n')
+  }
+}
+
+function roundsText(rounds: Record<Scenario, number>): string {
+  return Object.entries(rounds)
+    .map(([scenario, n]) => `${scenario} ${n}`)
+    .join(', ')
+}
+
+function judge(results: BenchResults): Target[] {
+  const targets: Target[] = []
+  const ours = (name: string) => name.startsWith('resilient-socket')
+  const through = results.throughput?.rows.find((row) => row.name === 'resilient-socket')
+  if (through) {
+    targets.push({
+      target: `throughput within ${TARGETS.throughputRatio}× of raw (heartbeat + typed dispatch on)`,
+      value: times(through.ratio),
+      met: through.ratio <= TARGETS.throughputRatio,
+    })
+  }
+  const latency = results.latency?.rows.find((row) => row.name.endsWith('send/onMessage'))
+  if (latency) {
+    targets.push({
+      target: `ping-pong median within ${TARGETS.latencyRatio}× of raw (send/onMessage)`,
+      value: times(latency.ratioMedian),
+      met: latency.ratioMedian <= TARGETS.latencyRatio,
+    })
+  }
+  const request = results.latency?.rows.find((row) => row.name.endsWith('request()'))
+  if (request) {
+    targets.push({
+      target: `ping-pong median within ${TARGETS.latencyRatio}× of raw (request(), for reference)`,
+      value: times(request.ratioMedian),
+      met: request.ratioMedian <= TARGETS.latencyRatio,
+    })
+  }
+  const recovered = results.recovery?.rows.find((row) => ours(row.name))
+  if (recovered && recovered.lostTotal !== null) {
+    targets.push({
+      target: 'recovery: 0 messages lost',
+      value: `${recovered.lostTotal} lost, ${recovered.duplicatesTotal} duplicated, ${recovered.allInOrder ? 'in order' : 'OUT OF ORDER'}`,
+      met: recovered.lostTotal === TARGETS.lost && recovered.duplicatesTotal === 0,
+    })
+  }
+  const memory = results.memory?.rows.find((row) => ours(row.name))
+  if (memory) {
+    targets.push({
+      target: `idle heap within ${TARGETS.heapOverRawBytes / 1024} KB of raw per instance`,
+      value: signedKb(memory.heapOverRawBytes),
+      met: memory.heapOverRawBytes <= TARGETS.heapOverRawBytes,
+    })
+    const timers = Math.max(memory.timersJustOpened, memory.timersSettled ?? 0)
+    targets.push({
+      target: `at most ${TARGETS.timersPerIdleInstance} timer per idle instance (heartbeat on)`,
+      value: timers.toFixed(2),
+      met: timers <= TARGETS.timersPerIdleInstance,
+    })
+  }
+  if (results.size) {
+    targets.push({
+      target: 'size-limit budgets',
+      value:
+        results.size.entries
+          .map(
+            (e) =>
+              `${e.name}: ${e.bytes === null ? 'missing' : `${(e.bytes / 1000).toFixed(2)} kB`}`,
+          )
+          .join('; ') || results.size.note,
+      met: results.size.measured ? results.size.entries.every((e) => e.passed) : null,
+    })
+  }
+  return targets
+}

@@ -1,0 +1,76 @@
+#!/usr/bin/env node
+// `npm run bench`: resilient-socket against the raw WebSocket and partysocket, on loopback,
+// with the echo server in a separate process. Prints Markdown tables and writes
+// bench/results.json. Takes about three minutes.
+//
+//   node bench/run.ts [--rounds N] [--only memory,throughput,latency,recovery,size]
+//                     [--memory-after-traffic]
+//
+// Every comparison runs its contenders alternately (A B C A B C …): one warm-up round that
+// is thrown away, then the measured rounds (10 for throughput and latency, 5 for memory and
+// recovery; `--rounds N` sets them all). Figures are medians over the rounds,
+// and ratios are median / median of the raw WebSocket.
+import { spawnSync } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import os from 'node:os'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+
+// Heap figures need forced full collections. Rather than ask for a flag, run again with it.
+if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
+  const self = fileURLToPath(import.meta.url)
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', ...process.execArgv, self, ...process.argv.slice(2)],
+    { stdio: 'inherit' },
+  )
+  process.exit(child.status ?? 1)
+}
+
+const { Bench } = await import('./bench.ts')
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string' },
+    only: { type: 'string' },
+    'memory-after-traffic': { type: 'boolean', default: false },
+  },
+})
+const rounds = values.rounds === undefined ? undefined : Number(values.rounds)
+if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1 || rounds > 20)) {
+  process.stderr.write('--rounds must be an integer from 1 to 20\n')
+  process.exit(2)
+}
+const sections = new Set(
+  (values.only ?? 'memory,throughput,latency,recovery,size').split(',').map((s) => s.trim()),
+)
+
+if (typeof WebSocket !== 'function' || Number(process.versions.node.split('.')[0]) < 22) {
+  process.stderr.write(`Node 22+ with a global WebSocket is needed (this is ${process.version}).\n`)
+  process.exit(2)
+}
+
+const cpus = os.cpus()
+const machine = {
+  cpuModel: cpus[0]?.model.trim() ?? 'unknown',
+  cores: cpus.length,
+  totalMemoryGiB: Math.round((os.totalmem() / 1024 ** 3) * 10) / 10,
+  platform: `${os.platform()} ${os.release()} ${os.arch()}`,
+  node: process.version,
+  date: new Date().toISOString(),
+  /** Other work on the machine at the start (1, 5, 15 min): the figures are only as quiet as it. */
+  loadAverage: os.loadavg().map((load) => Math.round(load * 100) / 100),
+  loadAverageAtEnd: [] as number[],
+}
+
+const bench = new Bench({ rounds, log: (line) => process.stderr.write(`  ${line}\n`) })
+const startedAt = performance.now()
+const results = await bench.run(sections, values['memory-after-traffic'])
+const durationS = Math.round((performance.now() - startedAt) / 100) / 10
+machine.loadAverageAtEnd = os.loadavg().map((load) => Math.round(load * 100) / 100)
+
+const output = { machine, durationS, ...results }
+const resultsPath = fileURLToPath(new URL('./results.json', import.meta.url))
+writeFileSync(resultsPath, `${JSON.stringify(output, null, 2)}\n`)
+
+process.stdout.write(`\n${bench.render(machine, durationS)}\n\nWrote ${resultsPath}\n`)
