@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, expect, vi } from 'vitest'
-import type { ReconnectingSocket, SocketError } from '../../src/index.ts'
+import { type ReconnectingSocket, SocketError, type SocketEventName } from '../../src/index.ts'
 
 /**
  * Fake timers for each test, every socket closed after it, and the test failed on any
@@ -40,4 +40,36 @@ export function unitHarness(): {
       return matched
     },
   }
+}
+
+/** Every lifecycle event of a socket, for tests that record all of them. */
+export const EVENT_NAMES: readonly SocketEventName[] = [
+  'state',
+  'open',
+  'close',
+  'reconnecting',
+  'error',
+  'message',
+  'unhandled',
+  'drop',
+  'heartbeat',
+]
+
+/** Runs `fn` and asserts it threw a `SocketError` with this code (and message, if given). */
+export function expectSocketError(
+  fn: () => unknown,
+  code: SocketError['code'],
+  message?: string | RegExp,
+): SocketError {
+  let caught: unknown
+  try {
+    fn()
+  } catch (error) {
+    caught = error
+  }
+  expect(caught).toBeInstanceOf(SocketError)
+  const error = caught as SocketError
+  expect(error.code).toBe(code)
+  if (message !== undefined) expect(error.message).toMatch(message)
+  return error
 }

@@ -12,6 +12,7 @@ import {
   type UrlProvider,
 } from '../../src/index.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
+import { EVENT_NAMES } from '../helpers/unit-harness.ts'
 
 /** Small delays keep the suite fast; the backoff shape itself is covered by unit tests. */
 export const FAST_RETRY = { initialDelayMs: 50, maxDelayMs: 500 } as const
@@ -51,18 +52,6 @@ export type TestServer = ReferenceServer & {
   /** WebSocket connections accepted since start, across stop()/start(). */
   accepted(): number
 }
-
-const EVENT_NAMES: readonly SocketEventName[] = [
-  'state',
-  'open',
-  'close',
-  'reconnecting',
-  'error',
-  'message',
-  'unhandled',
-  'drop',
-  'heartbeat',
-]
 
 export interface RecordedEvent {
   event: SocketEventName

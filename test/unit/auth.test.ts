@@ -5,7 +5,6 @@ import {
   type Logger,
   ReconnectingSocket,
   SocketError,
-  type SocketEventName,
   type SocketEvents,
   type SocketOptions,
   type TokenContext,
@@ -14,6 +13,7 @@ import {
   type WebSocketConstructor,
 } from '../../src/index.ts'
 import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
+import { EVENT_NAMES } from '../helpers/unit-harness.ts'
 
 const ENDPOINT = 'wss://api.example.test/live'
 
@@ -638,17 +638,6 @@ describe('renewal before expiry', () => {
 describe('token secrecy', () => {
   // Distinctive, so that a match anywhere can only be a leak.
   const SECRET = 'tok_9f8e7d6c5b4a3210_'
-  const EVENTS: SocketEventName[] = [
-    'state',
-    'open',
-    'close',
-    'reconnecting',
-    'error',
-    'message',
-    'drop',
-    'heartbeat',
-    'unhandled',
-  ]
 
   /** Errors do not survive JSON.stringify: spell out everything they carry, causes included. */
   function serialise(value: unknown): string {
@@ -720,7 +709,7 @@ describe('token secrecy', () => {
       })
       const seen = new Set<string>()
       if (withListeners) {
-        for (const name of EVENTS) {
+        for (const name of EVENT_NAMES) {
           socket.on(name, (payload: unknown) => {
             seen.add(name)
             captured.push({ event: name, payload })
@@ -794,7 +783,7 @@ describe('token secrecy', () => {
       expect(text).not.toContain(encodeURIComponent(SECRET))
       expect(socket.getSnapshot().lastError?.code).toBe('UNAUTHORIZED')
       if (withListeners) {
-        expect([...seen].sort()).toEqual([...EVENTS].sort())
+        expect([...seen].sort()).toEqual([...EVENT_NAMES].sort())
         expect(text).toContain('CONNECTION_FAILED')
         expect(text).toContain('DECODE_FAILED')
         expect(text).toContain('an error listener threw')

@@ -3,7 +3,6 @@ import {
   exponentialBackoff,
   type Logger,
   ReconnectingSocket,
-  SocketError,
   type SocketEventName,
   type SocketEvents,
   type SocketOptions,
@@ -17,20 +16,9 @@ import {
   fakeNetwork,
   fakeWebSocketFactory,
 } from '../helpers/fake-websocket.ts'
+import { EVENT_NAMES, expectSocketError } from '../helpers/unit-harness.ts'
 
 const SERVER = 'ws://127.0.0.1:9/socket'
-
-const EVENT_NAMES: SocketEventName[] = [
-  'state',
-  'open',
-  'close',
-  'reconnecting',
-  'error',
-  'message',
-  'unhandled',
-  'drop',
-  'heartbeat',
-]
 
 type Recorded = { [E in SocketEventName]: { event: E; payload: SocketEvents[E] } }[SocketEventName]
 
@@ -106,18 +94,6 @@ async function expectSilent(h: Harness): Promise<void> {
   expect(h.factory.sockets).toHaveLength(created)
   expect(h.socket.getSnapshot()).toBe(snapshot)
   expect(h.socket.state).toBe('closed')
-}
-
-function expectSocketError(fn: () => unknown, code: SocketError['code'], message?: RegExp): void {
-  let caught: unknown
-  try {
-    fn()
-  } catch (error) {
-    caught = error
-  }
-  expect(caught).toBeInstanceOf(SocketError)
-  expect((caught as SocketError).code).toBe(code)
-  if (message) expect((caught as SocketError).message).toMatch(message)
 }
 
 /** The handlers the library set on a native socket, captured before it lets go of them. */

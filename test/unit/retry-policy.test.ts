@@ -5,10 +5,11 @@ import {
   fromDelays,
   type RetryContext,
   type RetryPolicy,
-  SocketError,
+  type SocketError,
 } from '../../src/index.ts'
 // planReconnect is internal (not in index.ts); it is a pure function, so it is tested directly.
 import { planReconnect, type ReconnectInput } from '../../src/retry-policy.ts'
+import { expectSocketError } from '../helpers/unit-harness.ts'
 
 /** A small seeded PRNG (mulberry32), so jitter tests are exact and reproducible. */
 function seeded(seed: number): () => number {
@@ -35,15 +36,7 @@ function bound(n: number, initial = 1000, factor = 2, cap = 30_000): number {
 }
 
 function expectInvalid(fn: () => unknown, messagePart: string | RegExp): void {
-  let caught: unknown
-  try {
-    fn()
-  } catch (error) {
-    caught = error
-  }
-  expect(caught).toBeInstanceOf(SocketError)
-  expect((caught as SocketError).code).toBe('INVALID_OPTIONS')
-  expect((caught as SocketError).message).toMatch(messagePart)
+  expectSocketError(fn, 'INVALID_OPTIONS', messagePart)
 }
 
 describe('exponentialBackoff', () => {

@@ -16,23 +16,12 @@ import {
   type FakeWebSocketFactory,
   fakeWebSocketFactory,
 } from '../helpers/fake-websocket.ts'
+import { EVENT_NAMES } from '../helpers/unit-harness.ts'
 
 // Each test pins one defect a review found, in the scenario the review reproduced it with.
 
 const URL = 'ws://review.test/socket'
 const RETRY_MS = 250
-
-const EVENT_NAMES: SocketEventName[] = [
-  'state',
-  'open',
-  'close',
-  'reconnecting',
-  'error',
-  'message',
-  'unhandled',
-  'drop',
-  'heartbeat',
-]
 
 interface Harness {
   socket: ReconnectingSocket
