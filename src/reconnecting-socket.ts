@@ -1,4 +1,3 @@
-import EventEmitter from 'eventemitter3'
 import { nanoid } from 'nanoid/non-secure'
 import { obtainToken, placeToken, type ResolvedToken, redact, type TokenReason } from './auth.ts'
 import { TimerSlot } from './clock.ts'
@@ -6,6 +5,7 @@ import { type CloseInfo, HEARTBEAT_TIMEOUT_CODE } from './close-codes.ts'
 import type { Envelope, MessageData } from './codec.ts'
 import { type ConnectionState, canTransition } from './connection-state.ts'
 import { Dispatcher, type RequestOptions } from './dispatch.ts'
+import { SafeEmitter } from './emitter.ts'
 import { SocketError, UnauthorizedError } from './errors.ts'
 import type {
   ReconnectReason,
@@ -40,11 +40,12 @@ import type {
   UntypedSchema,
 } from './schema.ts'
 import { type Frame, frameBytes, type QueuedMessage } from './send-queue.ts'
+import { SnapshotStore } from './snapshot.ts'
+import { TokenRenewal } from './token-renewal.ts'
 
 export type { SendResult }
 
 const ABNORMAL = 1006
-const MIN_RENEW_DELAY_MS = 1000
 
 // Consumers compiling without the `esnext.disposable` lib (and without @types/node, which
 // declares the same) would otherwise fail on `[Symbol.dispose]` in our declarations.
@@ -75,7 +76,7 @@ const disposeSymbol: typeof Symbol.dispose =
 export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   readonly #url: UrlProvider
   readonly #o: ResolvedOptions
-  readonly #emitter = new EventEmitter()
+  readonly #events: SafeEmitter
   /** Created on first use: an idle socket with no handlers and no requests needs none. */
   #dispatcherInstance: Dispatcher | null = null
   readonly #outbox: Outbox
@@ -83,8 +84,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   readonly #isPong: ((data: unknown) => boolean) | undefined
   /** The retry delay or the connect timeout: never both at once. */
   readonly #timer: TimerSlot
-  readonly #renewTimer: TimerSlot
-  #subscribers: Set<() => void> | null = null
+  readonly #renewal: TokenRenewal | null
   readonly #stats = {
     connectAttempts: 0,
     opens: 0,
@@ -95,7 +95,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   }
 
   #state: ConnectionState = 'idle'
-  #snapshot: SocketSnapshot
+  readonly #store: SnapshotStore
   #generation = 0
   #ws: WebSocketLike | null = null
   /** Aborts the async part of the attempt (or token renewal) in flight. */
@@ -122,15 +122,53 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   constructor(url: UrlProvider, options: SocketOptions<S> = {}) {
     this.#o = resolveOptions(options)
+    this.#events = new SafeEmitter((event, error) => {
+      if (event === 'error') this.#o.logger.error('an error listener threw', { error })
+      else
+        this.#report(
+          new SocketError('HANDLER_FAILED', `a "${event}" listener threw`, { cause: error }),
+        )
+    })
+    this.#store = new SnapshotStore(
+      {
+        state: 'idle',
+        attempt: 0,
+        nextRetryAt: null,
+        online: this.#online(),
+        rttMs: null,
+        queuedMessages: 0,
+        lastClose: null,
+        lastError: null,
+      },
+      (error) =>
+        this.#report(
+          new SocketError('HANDLER_FAILED', 'a snapshot subscriber threw', { cause: error }),
+        ),
+    )
     if (typeof url !== 'function') checkUrl(url)
     this.#url = url
     const { clock, queue, heartbeat } = this.#o
     this.#timer = new TimerSlot(clock)
-    this.#renewTimer = new TimerSlot(clock)
+    this.#renewal = this.#o.auth
+      ? new TokenRenewal(this.#o.auth, clock, {
+          sendAuth: (token) => {
+            this.#token = token
+            this.#sendControl(() => this.#encode({ type: '$auth', data: { token: token.token } }))
+          },
+          reconnectWith: (token) => {
+            this.#nextToken = token
+            const close = { code: 1000, reason: 'token refresh', wasClean: true }
+            if (this.#announceReconnect(close, 'token-refresh', 0)) this.#attempt('renew')
+          },
+          unauthorized: (error) =>
+            this.#stop({ code: 1000, reason: 'unauthorized', wasClean: true }, error),
+          report: (error) => this.#report(error),
+        })
+      : null
     this.#outbox = new Outbox(queue, this.#o.highWaterMarkBytes, clock, {
       dropped: (message, reason) => {
         this.#stats.messagesDropped++
-        this.#emitter.emit('drop', { message, reason })
+        this.#events.emit('drop', { message, reason })
       },
       written: () => {
         this.#stats.messagesSent++
@@ -151,21 +189,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
               'heartbeat-timeout',
             ),
           onRtt: (rttMs) => {
-            this.#setSnapshot({ rttMs })
-            this.#emitter.emit('heartbeat', { rttMs })
+            this.#store.update({ rttMs })
+            this.#events.emit('heartbeat', { rttMs })
           },
         })
       : null
-    this.#snapshot = Object.freeze({
-      state: 'idle',
-      attempt: 0,
-      nextRetryAt: null,
-      online: this.#online(),
-      rttMs: null,
-      queuedMessages: 0,
-      lastClose: null,
-      lastError: null,
-    })
     // On a microtask, so listeners attached right after `new` see the first attempt.
     if (this.#o.autoConnect) queueMicrotask(() => this.#state === 'idle' && this.connect())
   }
@@ -182,40 +210,22 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       queuedMessages: this.#outbox.length,
       queuedBytes: this.#outbox.bytes,
       pendingRequests: this.#dispatcherInstance?.pendingCount ?? 0,
-      rttMs: this.#snapshot.rttMs,
+      rttMs: this.#store.current.rttMs,
     }
   }
 
   /** The current snapshot: the same object until something changes (for `useSyncExternalStore`). */
-  readonly getSnapshot = (): SocketSnapshot => this.#snapshot
+  readonly getSnapshot = (): SocketSnapshot => this.#store.current
 
   /** Calls `listener` after every snapshot change; returns the unsubscribe function. */
-  readonly subscribe = (listener: () => void): (() => void) => {
-    this.#subscribers ??= new Set()
-    this.#subscribers.add(listener)
-    return () => this.#subscribers?.delete(listener)
-  }
+  readonly subscribe = (listener: () => void): (() => void) => this.#store.subscribe(listener)
 
   /** Listens to a lifecycle event; returns the unsubscribe function. A throwing listener is reported as `error`. */
   on<E extends SocketEventName>(
     event: E,
     listener: (payload: SocketEvents[E]) => void,
   ): () => void {
-    const safe = (payload: SocketEvents[E]): void => {
-      try {
-        listener(payload)
-      } catch (error) {
-        if (event === 'error') this.#o.logger.error('an error listener threw', { error })
-        else
-          this.#report(
-            new SocketError('HANDLER_FAILED', `a "${event}" listener threw`, { cause: error }),
-          )
-      }
-    }
-    this.#emitter.on(event, safe)
-    return () => {
-      this.#emitter.off(event, safe)
-    }
+    return this.#events.on(event, listener)
   }
 
   /** Like `on()`, for the next occurrence only. */
@@ -223,11 +233,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     event: E,
     listener: (payload: SocketEvents[E]) => void,
   ): () => void {
-    const off = this.on(event, (payload) => {
-      off()
-      listener(payload)
-    })
-    return off
+    return this.#events.once(event, listener)
   }
 
   /** Handles one application message type, typed by the schema; returns the unsubscribe function. */
@@ -284,7 +290,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // Everything is released before `closed` is announced, so a listener that calls
     // connect() from there starts a clean session.
     this.#teardown(new SocketError('CLOSED', 'the socket was closed'))
-    if (wasOpen) this.#emitter.emit('close', { code, reason, wasClean: true, willReconnect: false })
+    if (wasOpen) this.#events.emit('close', { code, reason, wasClean: true, willReconnect: false })
     this.#setState('closed', { nextRetryAt: null })
   }
 
@@ -373,7 +379,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     )
     void this.#open(generation, reason, pending)
     // Subscribers run last: one of them may close the socket.
-    if (generation === this.#generation) this.#setSnapshot({ nextRetryAt: null })
+    if (generation === this.#generation) this.#store.update({ nextRetryAt: null })
   }
 
   async #open(generation: number, reason: TokenReason, pending: AbortController): Promise<void> {
@@ -475,7 +481,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       this.#stats.messagesSent++
     }
     this.#heartbeat?.start()
-    this.#scheduleRenewal()
+    if (this.#token) this.#renewal?.schedule(this.#token)
     this.#setState('open', { nextRetryAt: null, lastError: null })
     if (this.#ws !== ws) return // a `state` listener closed it
     // Order on every open: the auth message, then what `open` listeners send (they go
@@ -485,7 +491,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#outbox.attach(ws)
     this.#outbox.priority = true
     try {
-      this.#emitter.emit('open', { reconnected, protocol })
+      this.#events.emit('open', { reconnected, protocol })
     } finally {
       this.#outbox.priority = false
     }
@@ -522,12 +528,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       return
     }
     const generation = this.#generation
-    if (this.#emitter.listenerCount('message') > 0)
-      this.#emitter.emit('message', { data, envelope })
+    if (this.#events.has('message')) this.#events.emit('message', { data, envelope })
     // A `message` listener may have closed the socket: its handlers must not run after that.
     if (envelope === undefined || generation !== this.#generation) return
     if (this.#dispatcherInstance) this.#dispatcherInstance.dispatch(envelope)
-    else if (envelope.re === undefined) this.#emitter.emit('unhandled', envelope)
+    else if (envelope.re === undefined) this.#events.emit('unhandled', envelope)
   }
 
   #callIsPong(data: MessageData): boolean {
@@ -558,7 +563,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   #attemptFailed(generation: number, error: SocketError, close?: CloseInfo): void {
     if (generation !== this.#generation) return
-    this.#setSnapshot({ lastError: error })
+    this.#store.update({ lastError: error })
     this.#report(error)
     // An `error` listener or a subscriber may have closed the socket meanwhile.
     if (generation !== this.#generation) return
@@ -622,9 +627,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#teardown(
       error ?? new SocketError('CLOSED', `the server closed the connection (${close?.code ?? ''})`),
     )
-    if (wasOpen && close) this.#emitter.emit('close', { ...close, willReconnect: false })
+    if (wasOpen && close) this.#events.emit('close', { ...close, willReconnect: false })
     this.#setState('closed', {
-      lastClose: close ?? this.#snapshot.lastClose,
+      lastClose: close ?? this.#store.current.lastClose,
       lastError: error,
       nextRetryAt: null,
     })
@@ -641,7 +646,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#generation++
     this.#timer.clear()
     this.#outbox.attach(null)
-    this.#renewTimer.clear()
+    this.#renewal?.stop()
     this.#heartbeat?.stop()
     this.#pending?.abort()
     this.#pending = null
@@ -694,16 +699,16 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     switch (signal) {
       case 'offline':
         // Attempts now would fail and burn the attempt budget: wait for `online`.
-        this.#setSnapshot({ online: false })
+        this.#store.update({ online: false })
         if (waiting) {
           this.#timer.clear()
-          this.#setSnapshot({ nextRetryAt: null })
+          this.#store.update({ nextRetryAt: null })
         }
         if (state === 'open') this.#heartbeat?.probe()
         break
       case 'online':
       case 'wake':
-        if (signal === 'online') this.#setSnapshot({ online: true })
+        if (signal === 'online') this.#store.update({ online: true })
         if (state === 'open') this.#heartbeat?.probe()
         else this.#retryNow()
         break
@@ -752,9 +757,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     const nextRetryAt = delayMs === null ? null : this.#o.clock.now() + delayMs
     this.#setState('reconnecting', { lastClose: close, nextRetryAt, ...patch })
     if (generation !== this.#generation) return false
-    if (wasOpen) this.#emitter.emit('close', { ...close, willReconnect: true })
+    if (wasOpen) this.#events.emit('close', { ...close, willReconnect: true })
     if (generation !== this.#generation) return false
-    this.#emitter.emit('reconnecting', {
+    this.#events.emit('reconnecting', {
       attempt: this.#failures,
       delayMs,
       reason,
@@ -776,71 +781,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       return
     }
     this.#timer.set(() => this.#attempt(this.#retryReason()), waitMs)
-    this.#setSnapshot({ nextRetryAt: this.#retryFloorAt })
+    this.#store.update({ nextRetryAt: this.#retryFloorAt })
   }
 
   #retryReason(): TokenReason {
     return this.#forceRefresh ? 'auth-failure' : 'reconnect'
-  }
-
-  // ── Auth renewal ────────────────────────────────────────────────────────────────────
-
-  #scheduleRenewal(): void {
-    const { auth, clock } = this.#o
-    const expiresAt = this.#token?.expiresAt
-    if (!auth || expiresAt == null) return
-    const remainingMs = expiresAt - clock.now()
-    // An expired token is the server's to reject (4001 → refresh); renewing it would loop.
-    if (remainingMs <= 0) return
-    // Honour the margin, but never renew within a third of the remaining lifetime or a
-    // second: a token that lives shorter than renewBeforeMs must not renew in a loop.
-    const delayMs = Math.max(remainingMs - auth.renewBeforeMs, remainingMs / 3, MIN_RENEW_DELAY_MS)
-    this.#renewTimer.set(() => void this.#renew(), delayMs)
-  }
-
-  async #renew(): Promise<void> {
-    const auth = this.#o.auth
-    if (!auth || this.#state !== 'open') return
-    const generation = this.#generation
-    const pending = new AbortController()
-    this.#pending = pending
-    let token: ResolvedToken
-    try {
-      token = await obtainToken(
-        auth,
-        { reason: 'renew', forceRefresh: true, attempt: 0 },
-        this.#o.clock,
-        pending,
-      )
-    } catch (error) {
-      if (generation !== this.#generation) return
-      this.#pending = null
-      if (error instanceof UnauthorizedError) {
-        this.#stop({ code: 1000, reason: 'unauthorized', wasClean: true }, error)
-      }
-      // Otherwise the server closes with an auth code at expiry, and the normal path retries.
-      else this.#report(asSocketError(error, 'AUTH_FAILED'))
-      return
-    }
-    if (generation !== this.#generation) return
-    this.#pending = null
-    if (auth.placement === 'message') {
-      this.#token = token
-      this.#sendControl(() => this.#encode({ type: '$auth', data: { token: token.token } }))
-      this.#scheduleRenewal()
-      return
-    }
-    // Other placements carry the token in the handshake: reconnect quietly with the new one.
-    this.#nextToken = token
-    if (
-      this.#announceReconnect(
-        { code: 1000, reason: 'token refresh', wasClean: true },
-        'token-refresh',
-        0,
-      )
-    ) {
-      this.#attempt('renew')
-    }
   }
 
   // ── Sending ─────────────────────────────────────────────────────────────────────────
@@ -850,7 +795,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#dispatcherInstance ??= new Dispatcher({
       clock: this.#o.clock,
       report: (error) => this.#report(error),
-      unhandled: (envelope) => this.#emitter.emit('unhandled', envelope),
+      unhandled: (envelope) => this.#events.emit('unhandled', envelope),
       alive: () => this.#state !== 'closed' && this.#state !== 'closing',
       validators: this.#o.validate as never,
     })
@@ -863,7 +808,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     queueMicrotask(() => {
       this.#queueCountDirty = false
       const queuedMessages = this.#outbox.length
-      if (queuedMessages !== this.#snapshot.queuedMessages) this.#setSnapshot({ queuedMessages })
+      if (queuedMessages !== this.#store.current.queuedMessages)
+        this.#store.update({ queuedMessages })
     })
   }
 
@@ -882,40 +828,19 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #setState(to: ConnectionState, patch?: Partial<SocketSnapshot>): void {
     const from = this.#state
     if (from === to) {
-      if (patch) this.#setSnapshot(patch)
+      if (patch) this.#store.update(patch)
       return
     }
     if (!canTransition(from, to))
       throw new Error(`resilient-socket: invalid transition ${from} → ${to}`)
     this.#state = to
-    this.#setSnapshot({ ...patch, state: to })
+    this.#store.update({ ...patch, state: to })
     this.#o.logger.debug('state', { from, to })
-    this.#emitter.emit('state', { from, to })
-  }
-
-  #setSnapshot(patch: Partial<SocketSnapshot>): void {
-    const previous = this.#snapshot
-    let changed = false
-    for (const key in patch) {
-      if (previous[key as keyof SocketSnapshot] !== patch[key as keyof SocketSnapshot])
-        changed = true
-    }
-    if (!changed) return
-    this.#snapshot = Object.freeze({ ...previous, ...patch })
-    if (!this.#subscribers) return
-    for (const subscriber of [...this.#subscribers]) {
-      try {
-        subscriber()
-      } catch (error) {
-        this.#report(
-          new SocketError('HANDLER_FAILED', 'a snapshot subscriber threw', { cause: error }),
-        )
-      }
-    }
+    this.#events.emit('state', { from, to })
   }
 
   #report(error: SocketError): void {
-    if (this.#emitter.listenerCount('error') > 0) this.#emitter.emit('error', error)
+    if (this.#events.has('error')) this.#events.emit('error', error)
     else this.#o.logger.warn(error.message, { code: error.code })
   }
 

@@ -12,6 +12,7 @@ import {
   UnauthorizedError,
   type WebSocketConstructor,
 } from '../../src/index.ts'
+import { renewalDelayMs } from '../../src/token-renewal.ts'
 import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
 import { EVENT_NAMES } from '../helpers/unit-harness.ts'
 
@@ -842,5 +843,22 @@ describe('renewal of short-lived tokens', () => {
     expect(fake.last().sentEnvelopes.filter((e) => e.type === '$auth')).toHaveLength(1)
     expect(vi.getTimerCount()).toBe(0)
     socket.close()
+  })
+})
+
+describe('renewalDelayMs', () => {
+  it('renews renewBeforeMs ahead of expiry when the lifetime allows it', () => {
+    expect(renewalDelayMs(60_000, 0, 30_000)).toBe(30_000)
+    expect(renewalDelayMs(3_600_000, 0, 30_000)).toBe(3_570_000)
+  })
+
+  it('never within a third of the remaining lifetime, nor within a second', () => {
+    expect(renewalDelayMs(20_000, 0, 30_000)).toBeCloseTo(20_000 / 3)
+    expect(renewalDelayMs(1500, 0, 30_000)).toBe(1000)
+  })
+
+  it('gives up on a token that has already expired', () => {
+    expect(renewalDelayMs(1000, 1000, 30_000)).toBeNull()
+    expect(renewalDelayMs(500, 1000, 30_000)).toBeNull()
   })
 })
