@@ -236,6 +236,10 @@ function checkFunction(name: string, value: unknown): void {
     throw invalidOption(`${name} must be a function`)
 }
 
+export function hasBaseUrl(): boolean {
+  return typeof (globalThis as { location?: { href?: string } }).location?.href === 'string'
+}
+
 export function checkUrl(url: string | URL): string {
   const text = String(url)
   const base = (globalThis as { location?: { href?: string } }).location?.href

@@ -167,6 +167,23 @@ export class Outbox {
    * Events and raw frames waiting to be sent. Queued requests are not handed out: their
    * response would arrive on another socket, so they reject (`DROPPED`, reason `taken`).
    */
+  /**
+   * Messages taken from another socket go first, ahead of anything queued here, keeping
+   * their type and age (the TTL keeps counting). Where they cannot be kept they are
+   * reported as drops, never thrown.
+   */
+  adopt(messages: readonly QueuedMessage[]): void {
+    if (messages.length === 0) return
+    if (!this.accepting || this.#queue === null) {
+      const reason = this.accepting ? 'not-open' : 'closed'
+      for (const message of messages) this.#hooks.dropped(message, reason)
+      return
+    }
+    this.#queue.unshift(messages.map((message) => ({ message })))
+    this.#hooks.changed()
+    if (this.#target !== null && !this.#drainTimer.armed) this.drain()
+  }
+
   take(): QueuedMessage[] {
     const messages: QueuedMessage[] = []
     for (const entry of this.#queue?.takeAll() ?? []) {

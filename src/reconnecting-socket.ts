@@ -18,6 +18,7 @@ import { Heartbeat } from './heartbeat.ts'
 import { type NetworkSignal, watchNetwork } from './network.ts'
 import {
   checkUrl,
+  hasBaseUrl,
   type ResolvedOptions,
   resolveOptions,
   type SocketOptions,
@@ -145,7 +146,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
           new SocketError('HANDLER_FAILED', 'a snapshot subscriber threw', { cause: error }),
         ),
     )
-    if (typeof url !== 'function') checkUrl(url)
+    // A path ('/ws') can only be resolved against a page's location: during server-side
+    // rendering there is none, so it is checked when an attempt is made instead.
+    if (typeof url !== 'function' && (hasBaseUrl() || !/^\.{0,2}\//.test(String(url)))) {
+      checkUrl(url)
+    }
     this.#url = url
     const { clock, queue, heartbeat } = this.#o
     this.#timer = new TimerSlot(clock)
@@ -361,6 +366,15 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   /** Removes and returns the unsent messages, e.g. to hand them to another socket. */
   takeQueued(): QueuedMessage[] {
     return this.#outbox.take()
+  }
+
+  /**
+   * Puts messages taken from another socket (`takeQueued()`) at the front of this one's
+   * queue, in order, keeping their type and age; they go out before anything sent here.
+   * On a closed socket, or with `queue: false`, they are reported through `drop`.
+   */
+  adoptQueued(messages: readonly QueuedMessage[]): void {
+    this.#outbox.adopt(messages)
   }
 
   // ── Attempts ────────────────────────────────────────────────────────────────────────
