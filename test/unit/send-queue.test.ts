@@ -729,3 +729,59 @@ describe('snapshot.queuedMessages', () => {
     expect(socket.getSnapshot().queuedMessages).toBe(0)
   })
 })
+
+describe('adoptQueued(): moving queued messages to another socket', () => {
+  it('puts them ahead of what this socket queued, keeping type and age', () => {
+    const from = setup()
+    const to = setup()
+    from.socket.send('chat', { n: 1 })
+    vi.advanceTimersByTime(500)
+    from.socket.send('chat', { n: 2 })
+    to.socket.send('join', 'room')
+    const taken = from.socket.takeQueued()
+    to.socket.adoptQueued(taken)
+    const moved = to.socket.takeQueued()
+    expect(moved.map((m) => m.data)).toEqual([
+      '{"type":"chat","data":{"n":1}}',
+      '{"type":"chat","data":{"n":2}}',
+      '{"type":"join","data":"room"}',
+    ])
+    expect(moved.slice(0, 2)).toEqual(taken)
+    expect(moved[0]?.type).toBe('chat')
+  })
+
+  it('keeps counting their TTL from when they were first queued', () => {
+    const from = setup()
+    const to = setup({ queue: { ttlMs: 1000 } })
+    from.socket.send('chat', 'old')
+    vi.advanceTimersByTime(800)
+    to.socket.adoptQueued(from.socket.takeQueued())
+    vi.advanceTimersByTime(200)
+    expect(to.drops).toEqual([{ data: '{"type":"chat","data":"old"}', reason: 'expired' }])
+  })
+
+  it('sends them at once, in order, on an open socket', () => {
+    const from = setup()
+    const to = setup()
+    from.socket.send('chat', 1)
+    from.socket.send('chat', 2)
+    to.socket.connect()
+    to.fake.last().open()
+    to.socket.adoptQueued(from.socket.takeQueued())
+    expect(to.fake.last().sentEnvelopes.map((e) => e.data)).toEqual([1, 2])
+  })
+
+  it('reports them as drops, without throwing, where they cannot be kept', () => {
+    const from = setup()
+    from.socket.send('chat', 1)
+    const closed = setup()
+    closed.socket.close()
+    closed.socket.adoptQueued(from.socket.takeQueued())
+    expect(closed.drops.map((d) => d.reason)).toEqual(['closed'])
+
+    from.socket.send('chat', 2)
+    const unqueued = setup({ queue: false })
+    unqueued.socket.adoptQueued(from.socket.takeQueued())
+    expect(unqueued.drops.map((d) => d.reason)).toEqual(['not-open'])
+  })
+})
