@@ -15,7 +15,10 @@ const serverLog = (line: string): void => {
   process.stdout.write(`${styleText('dim', 'server │')} ${line}\n`)
 }
 
-/** On 8787 like the CLI, or on a free port when something else has it. */
+/** How long shutdown may take before the process gives up on a clean close. */
+const SHUTDOWN_TIMEOUT_MS = 5000
+
+/** On 8787 like the CLI, or on a free port when something else has it (and says so). */
 async function startReferenceServer(): Promise<ReferenceServer> {
   const options: ServerOptions = {
     host: HOST,
@@ -26,7 +29,11 @@ async function startReferenceServer(): Promise<ReferenceServer> {
     return await startServer({ ...options, port: SERVER_PORT })
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error
-    return startServer({ ...options, port: 0 })
+    const server = await startServer({ ...options, port: 0 })
+    process.stdout.write(
+      `${styleText('yellow', `Port ${SERVER_PORT} is taken:`)} the reference server uses port ${server.port} instead.\n`,
+    )
+    return server
   }
 }
 
@@ -39,22 +46,38 @@ async function main(): Promise<void> {
     if (stopping) return
     stopping = true
     process.stdout.write(`\n${signal}: stopping the playground and the reference server…\n`)
+    // A close that hangs (a connection that never lets go) must not keep the terminal;
+    // unref'd, so it never holds the process open by itself.
+    setTimeout(() => {
+      process.stderr.write(`shutdown took over ${SHUTDOWN_TIMEOUT_MS / 1000} s; exiting anyway\n`)
+      process.exit(1)
+    }, SHUTDOWN_TIMEOUT_MS).unref()
     const results = await Promise.allSettled([vite?.close(), server.close()])
     const failed = results.find((r) => r.status === 'rejected')
     if (failed) process.stderr.write(`shutdown failed: ${String(failed.reason)}\n`)
     process.exit(failed ? 1 : 0)
   }
-  process.once('SIGINT', () => void shutdown('SIGINT'))
-  process.once('SIGTERM', () => void shutdown('SIGTERM'))
+  // `on`, not `once`: one Ctrl+C or `kill` often arrives twice (the terminal or `timeout`
+  // signals the whole process group, and npm forwards it to us as well), and a signal with no
+  // listener left would kill the process mid-shutdown. Repeats are ignored; the timeout
+  // in shutdown() is the way out of a shutdown that hangs.
+  process.on('SIGINT', () => void shutdown('SIGINT'))
+  process.on('SIGTERM', () => void shutdown('SIGTERM'))
 
   // Read by playground/src/config.ts; Vite exposes VITE_* variables of its process.
   process.env.VITE_SERVER_URL = server.url
+  const ownSigterm = new Set(process.listeners('SIGTERM'))
   vite = await createServer({
     configFile: fileURLToPath(new URL('../playground/vite.config.ts', import.meta.url)),
     server: { host: HOST, port: PLAYGROUND_PORT, strictPort: false },
     clearScreen: false,
     logLevel: 'warn',
   })
+  // Vite adds a SIGTERM handler that calls process.exit() as soon as Vite alone is closed,
+  // racing the reference server's close. Shutdown is ours: take that handler off.
+  for (const listener of process.listeners('SIGTERM')) {
+    if (!ownSigterm.has(listener)) process.off('SIGTERM', listener)
+  }
   await vite.listen()
   const url = vite.resolvedUrls?.local[0] ?? `http://${HOST}:${PLAYGROUND_PORT}/`
 

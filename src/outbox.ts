@@ -164,10 +164,6 @@ export class Outbox {
   }
 
   /**
-   * Events and raw frames waiting to be sent. Queued requests are not handed out: their
-   * response would arrive on another socket, so they reject (`DROPPED`, reason `taken`).
-   */
-  /**
    * Messages taken from another socket go first, ahead of anything queued here, keeping
    * their type and age (the TTL keeps counting). Where they cannot be kept they are
    * reported as drops, never thrown.
@@ -179,11 +175,15 @@ export class Outbox {
       for (const message of messages) this.#hooks.dropped(message, reason)
       return
     }
-    this.#queue.unshift(messages.map((message) => ({ message })))
+    this.#queue.adopt(messages.map((message) => ({ message })))
     this.#hooks.changed()
     if (this.#target !== null && !this.#drainTimer.armed) this.drain()
   }
 
+  /**
+   * Events and raw frames waiting to be sent. Queued requests are not handed out: their
+   * response would arrive on another socket, so they reject (`DROPPED`, reason `taken`).
+   */
   take(): QueuedMessage[] {
     const messages: QueuedMessage[] = []
     for (const entry of this.#queue?.takeAll() ?? []) {

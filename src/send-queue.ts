@@ -145,6 +145,26 @@ export class SendQueue {
     this.#armTtl()
   }
 
+  /**
+   * Puts entries taken from another queue at the front, in order, then restores the bounds by
+   * dropping adopted entries as `overflow` (reported, never thrown): the oldest under
+   * `drop-oldest`, otherwise the newest of them.
+   */
+  adopt(entries: OutboxEntry[]): void {
+    const { maxMessages, maxBytes, overflow } = this.#limits
+    const oldestFirst = overflow === 'drop-oldest'
+    const refused: OutboxEntry[] = []
+    this.unshift(entries)
+    for (let i = 0; i < entries.length; i++) {
+      if (this.length <= maxMessages && this.#bytes <= maxBytes) break
+      const entry = entries[oldestFirst ? i : entries.length - 1 - i] as OutboxEntry
+      this.#remove(entry)
+      if (oldestFirst) refused.push(entry)
+      else refused.unshift(entry)
+    }
+    for (const entry of refused) this.#onDrop(entry, 'overflow')
+  }
+
   /** Removes one entry wherever it is (its owner gave up). */
   #remove(entry: OutboxEntry): void {
     const index = this.#items.indexOf(entry, this.#head)

@@ -1,29 +1,14 @@
 import { useState } from 'react'
-import type { SocketOptions } from 'resilient-socket'
 import { useSocket, useSocketEvent, useSocketState } from 'resilient-socket/react'
 import { ConnectionPanel } from './components/ConnectionPanel.tsx'
 import { type Fault, FaultPanel } from './components/FaultPanel.tsx'
 import { MessagePanel } from './components/MessagePanel.tsx'
 import { TimelinePanel } from './components/TimelinePanel.tsx'
-import { SERVER_URL, SOCKET_URL, TOKEN_TTL_MS } from './config.ts'
-import { control, fetchToken } from './control.ts'
+import { SERVER_URL, SOCKET_URL } from './config.ts'
+import { network, SOCKET_OPTIONS } from './connection.ts'
+import { control } from './control.ts'
 import type { DemoSchema } from './schema.ts'
-import { createSimulatedNetwork } from './simulated-network.ts'
 import { useTimeline } from './timeline.ts'
-
-const network = createSimulatedNetwork()
-
-// Tuned to make recovery visible within seconds: a ping after 5 s of silence, 3 s for the
-// pong, and retries capped at 5 s (the defaults are 25 s, 10 s and 30 s).
-const OPTIONS: SocketOptions<DemoSchema> = {
-  heartbeat: { intervalMs: 5000, timeoutMs: 3000 },
-  retry: { initialDelayMs: 500, maxDelayMs: 5000 },
-  auth: {
-    placement: 'query',
-    getToken: ({ signal }) => fetchToken(TOKEN_TTL_MS, signal),
-  },
-  network: network.source,
-}
 
 const RTT_SAMPLES = 40
 
@@ -43,7 +28,7 @@ const FAULT_CALLS: Record<Fault['kind'], (fault: Fault) => { says: string; calls
 }
 
 export function App() {
-  const socket = useSocket<DemoSchema>(SOCKET_URL, OPTIONS)
+  const socket = useSocket<DemoSchema>(SOCKET_URL, SOCKET_OPTIONS)
   const snapshot = useSocketState(socket)
   const { entries, add } = useTimeline(socket)
   const [reconnects, setReconnects] = useState(0)

@@ -7,5 +7,5 @@
  */
 export { SocketProvider, type SocketProviderProps, useSocketContext } from './socket-context.ts'
 export { useMessage, useSocketEvent } from './use-message.ts'
-export { useSocket } from './use-socket.ts'
+export { type UseSocketOptions, useSocket } from './use-socket.ts'
 export { useSocketState } from './use-socket-state.ts'

@@ -1,6 +1,12 @@
 // Type tests, checked by `tsc -p tsconfig.json` (npm run typecheck); never executed.
 import { describe, expectTypeOf, it } from 'vitest'
-import type { Envelope, ReconnectingSocket, SocketSnapshot } from '../../src/index.ts'
+import type {
+  CloseInfo,
+  ConnectionState,
+  Envelope,
+  ReconnectingSocket,
+  SocketSnapshot,
+} from '../../src/index.ts'
 import {
   useMessage,
   useSocket,
@@ -28,6 +34,14 @@ describe('react hooks types', () => {
     s.send('chat', { text: 1 })
   })
 
+  it('useSocket takes the hook option transferQueue besides the socket options', () => {
+    useSocket<ChatSchema>('ws://x', { transferQueue: false, autoConnect: false }, ['room'])
+    // @ts-expect-error: a boolean
+    useSocket('ws://x', { transferQueue: 'no' })
+    // @ts-expect-error: not an option
+    useSocket('ws://x', { transferQueues: false })
+  })
+
   it('useMessage infers the payload from the socket and the type name', () => {
     useMessage(socket, 'chat', (data, envelope) => {
       expectTypeOf(data).toEqualTypeOf<{ from: string; text: string }>()
@@ -44,6 +58,10 @@ describe('react hooks types', () => {
 
   it('useSocketState returns the snapshot; useSocketEvent types the payload', () => {
     expectTypeOf(useSocketState(socket)).toEqualTypeOf<SocketSnapshot>()
+    expectTypeOf(useSocketState(socket, (s) => s.state)).toEqualTypeOf<ConnectionState>()
+    expectTypeOf(useSocketState(socket, (s) => s.lastClose)).toEqualTypeOf<CloseInfo | null>()
+    // @ts-expect-error: not a field of the snapshot
+    useSocketState(socket, (s) => s.status)
     useSocketEvent(socket, 'close', (event) => {
       expectTypeOf(event.code).toEqualTypeOf<number>()
       expectTypeOf(event.willReconnect).toEqualTypeOf<boolean>()

@@ -1,8 +1,25 @@
-import { act, cleanup, renderHook } from '@testing-library/react'
+import { act, cleanup, render, renderHook } from '@testing-library/react'
+import { Activity, StrictMode, useEffect } from 'react'
+import { hydrateRoot } from 'react-dom/client'
+import { renderToString } from 'react-dom/server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ReconnectingSocket, type SocketOptions } from '../../src/index.ts'
-import { useSocket, useSocketState } from '../../src/react/index.ts'
-import { fakeNetwork, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
+import {
+  type DropReason,
+  ReconnectingSocket,
+  type SocketOptions,
+  type UntypedSchema,
+} from '../../src/index.ts'
+import {
+  type UseSocketOptions,
+  useSocket,
+  useSocketEvent,
+  useSocketState,
+} from '../../src/react/index.ts'
+import {
+  type FakeWebSocketFactory,
+  fakeNetwork,
+  fakeWebSocketFactory,
+} from '../helpers/fake-websocket.ts'
 
 // Every render goes through <StrictMode>: it runs effect → cleanup → effect on mount, the
 // case in which naive hooks open two connections.
@@ -260,5 +277,361 @@ describe('useSocketState', () => {
     await act(async () => fake.last().open())
     expect(result.current.snapshot.queuedMessages).toBe(0)
     expect(fake.last().sent).toHaveLength(2)
+  })
+})
+
+type Socket = ReconnectingSocket<UntypedSchema>
+
+interface Dropped {
+  data: unknown
+  type: string | undefined
+  reason: DropReason
+}
+
+/**
+ * A parent that owns the socket and listens to its drops (a hook after `useSocket`, as apps
+ * write it), and a child that greets every socket it is given from its own effect: children's
+ * effects run before the parent's, so the greeting is queued on a new socket before the
+ * parent's `useSocket` effect hands the old queue over.
+ */
+function handOverTree(fake: FakeWebSocketFactory, options: UseSocketOptions = {}) {
+  const sockets: Socket[] = []
+  const drops: Dropped[] = []
+  const greeted = new Set<Socket>()
+  let hellos = 0
+
+  function Child({ socket }: { socket: Socket }) {
+    useEffect(() => {
+      // StrictMode runs mount effects twice: greet each socket once.
+      if (greeted.has(socket)) return
+      greeted.add(socket)
+      socket.send('hello', ++hellos)
+    }, [socket])
+    return null
+  }
+
+  function Parent({ url }: { url: string }) {
+    const socket = useSocket(url, { WebSocket: fake.WebSocket, network: false, ...options })
+    useSocketEvent(socket, 'drop', ({ message, reason }) =>
+      drops.push({ data: message.data, type: message.type, reason }),
+    )
+    useEffect(() => {
+      if (!sockets.includes(socket)) sockets.push(socket)
+    }, [socket])
+    return <Child socket={socket} />
+  }
+
+  return { Parent, sockets, drops }
+}
+
+const envelope = (type: string, data: unknown) => JSON.stringify({ type, data })
+
+describe('useSocket: handing the queue over to a new socket', () => {
+  it("sends the old socket's messages first, then what a child queued on the new one", async () => {
+    const fake = fakeWebSocketFactory()
+    const tree = handOverTree(fake)
+    const { rerender } = render(<tree.Parent url="ws://a.invalid/" />, strict)
+    await settle()
+    const first = tree.sockets[0] as Socket
+    expect(first.send('chat', 'old 1')).toBe('queued')
+    expect(first.send('chat', 'old 2')).toBe('queued')
+
+    rerender(<tree.Parent url="ws://b.invalid/" />)
+    await settle()
+    expect(tree.sockets).toHaveLength(2)
+    expect(first.state).toBe('closed')
+    expect(tree.drops).toEqual([])
+    expect(fake.sockets.map((s) => s.url)).toEqual(['ws://a.invalid/', 'ws://b.invalid/'])
+
+    act(() => fake.last().open())
+    expect(fake.last().sent).toEqual([
+      envelope('hello', 1),
+      envelope('chat', 'old 1'),
+      envelope('chat', 'old 2'),
+      envelope('hello', 2),
+    ])
+  })
+
+  it('keeps their type and age: the TTL counts from when they were first queued', async () => {
+    vi.useFakeTimers()
+    const fake = fakeWebSocketFactory()
+    const tree = handOverTree(fake, { queue: { ttlMs: 1000 } })
+    const { rerender } = render(<tree.Parent url="ws://a.invalid/" />, strict)
+    await settle()
+    const first = tree.sockets[0] as Socket
+    first.send('chat', 'old')
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(800)
+    })
+    rerender(<tree.Parent url="ws://b.invalid/" />)
+    await settle()
+    expect(tree.sockets[1]?.stats.queuedMessages).toBe(3)
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(200)
+    })
+    // Reported by the new socket, with the type they were sent with.
+    expect(tree.drops).toEqual([
+      { data: envelope('hello', 1), type: 'hello', reason: 'expired' },
+      { data: envelope('chat', 'old'), type: 'chat', reason: 'expired' },
+    ])
+    act(() => fake.last().open())
+    expect(fake.last().sent).toEqual([envelope('hello', 2)])
+  })
+
+  it.each([
+    // The adopted messages that do not fit are dropped, never thrown (QUEUE_FULL would crash
+    // the tree from inside an effect).
+    { overflow: 'reject', dropped: ['old'], sent: [1, 2] },
+    { overflow: 'drop-newest', dropped: ['old'], sent: [1, 2] },
+    // The oldest make room, whichever socket queued them.
+    { overflow: 'drop-oldest', dropped: [1], sent: ['old', 2] },
+  ] as const)(
+    "with overflow '$overflow', reports what does not fit through drop",
+    async ({ overflow, dropped, sent }) => {
+      const fake = fakeWebSocketFactory()
+      const tree = handOverTree(fake, { queue: { maxMessages: 2, overflow } })
+      const { rerender } = render(<tree.Parent url="ws://a.invalid/" />, strict)
+      await settle()
+      const first = tree.sockets[0] as Socket
+      expect(first.send('chat', 'old')).toBe('queued')
+      tree.drops.length = 0
+
+      // The child fills one of the new socket's two places before the hand-over.
+      rerender(<tree.Parent url="ws://b.invalid/" />)
+      await settle()
+      const second = tree.sockets[1] as Socket
+      expect(first.state).toBe('closed')
+      expect(second.state).toBe('connecting')
+      expect(tree.drops.map((d) => [d.reason, JSON.parse(String(d.data)).data])).toEqual(
+        dropped.map((data) => ['overflow', data]),
+      )
+      expect(second.stats.queuedMessages).toBe(2)
+
+      act(() => fake.last().open())
+      expect(fake.last().sentEnvelopes.map((e) => e.data)).toEqual(sent)
+    },
+  )
+
+  it('with transferQueue: false, closes the old socket and drops its queue as closed', async () => {
+    const fake = fakeWebSocketFactory()
+    const tree = handOverTree(fake, { transferQueue: false })
+    const { rerender } = render(<tree.Parent url="ws://a.invalid/?user=ann" />, strict)
+    await settle()
+    const first = tree.sockets[0] as Socket
+    const oldDrops: Dropped[] = []
+    first.on('drop', ({ message, reason }) =>
+      oldDrops.push({ data: message.data, type: message.type, reason }),
+    )
+    first.send('chat', "ann's draft")
+
+    rerender(<tree.Parent url="ws://a.invalid/?user=bob" />)
+    await settle()
+    expect(first.state).toBe('closed')
+    expect(oldDrops).toEqual([
+      { data: envelope('hello', 1), type: 'hello', reason: 'closed' },
+      { data: envelope('chat', "ann's draft"), type: 'chat', reason: 'closed' },
+    ])
+    expect(fake.sockets.map((s) => s.url)).toEqual([
+      'ws://a.invalid/?user=ann',
+      'ws://a.invalid/?user=bob',
+    ])
+    act(() => fake.last().open())
+    expect(fake.last().sent).toEqual([envelope('hello', 2)])
+  })
+})
+
+describe('useSocket: who connects', () => {
+  /** A socket inside `<Activity>`, which runs the effect cleanups when hidden. */
+  function activityTree(fake: FakeWebSocketFactory, options: UseSocketOptions = {}) {
+    const seen: Socket[] = []
+    function Live() {
+      const socket = useSocket('ws://test.invalid/', {
+        WebSocket: fake.WebSocket,
+        network: false,
+        ...options,
+      })
+      if (!seen.includes(socket)) seen.push(socket)
+      return null
+    }
+    const Tree = ({ visible }: { visible: boolean }) => (
+      <Activity mode={visible ? 'visible' : 'hidden'}>
+        <Live />
+      </Activity>
+    )
+    return { Tree, seen }
+  }
+
+  it('does not reopen a socket the app closed when the effect runs again (Activity hide → show)', async () => {
+    const fake = fakeWebSocketFactory()
+    const { Tree, seen } = activityTree(fake)
+    const { rerender } = render(<Tree visible />, strict)
+    await settle()
+    const socket = seen[0] as Socket
+    act(() => fake.last().open())
+    act(() => socket.close(1000, 'logout'))
+    expect(fake.last().closeCalls).toEqual([{ code: 1000, reason: 'logout' }])
+
+    rerender(<Tree visible={false} />)
+    await settle()
+    rerender(<Tree visible />)
+    await settle()
+    expect(seen).toEqual([socket])
+    expect(socket.state).toBe('closed')
+    expect(fake.sockets).toHaveLength(1)
+  })
+
+  it('hiding closes the socket (its queue is dropped); showing it again reconnects it once', async () => {
+    const fake = fakeWebSocketFactory()
+    const { Tree, seen } = activityTree(fake)
+    const { rerender } = render(<Tree visible />, strict)
+    await settle()
+    const socket = seen[0] as Socket
+    const drops: DropReason[] = []
+    socket.on('drop', ({ reason }) => drops.push(reason))
+    expect(socket.send('chat', 'waiting')).toBe('queued')
+
+    rerender(<Tree visible={false} />)
+    await settle()
+    expect(socket.state).toBe('closed')
+    expect(drops).toEqual(['closed'])
+    expect(fake.last().handlerCount).toBe(0)
+
+    rerender(<Tree visible />)
+    await settle()
+    expect(seen).toEqual([socket])
+    expect(socket.state).toBe('connecting')
+    expect(fake.sockets).toHaveLength(2)
+    expect(fake.last().closeCalls).toEqual([])
+    act(() => fake.last().open())
+    expect(socket.state).toBe('open')
+  })
+
+  it('with autoConnect: false, leaves connecting to the app', async () => {
+    const fake = fakeWebSocketFactory()
+    const { result, rerender, unmount } = renderHook(
+      () =>
+        useSocket('ws://test.invalid/', {
+          WebSocket: fake.WebSocket,
+          network: false,
+          autoConnect: false,
+        }),
+      strict,
+    )
+    await settle()
+    const socket = result.current
+    expect(socket.state).toBe('idle')
+    expect(fake.sockets).toHaveLength(0)
+    rerender()
+    await settle()
+    expect(fake.sockets).toHaveLength(0)
+
+    act(() => socket.connect())
+    expect(socket.state).toBe('connecting')
+    expect(fake.sockets).toHaveLength(1)
+    unmount()
+    await settle()
+    expect(socket.state).toBe('closed')
+    expect(fake.sockets).toHaveLength(1)
+  })
+})
+
+describe('useSocketState: selector and server rendering', () => {
+  it('with a selector, re-renders only when the selected value changes', async () => {
+    vi.useFakeTimers()
+    const fake = fakeWebSocketFactory()
+    const renders = { state: 0, full: 0 }
+    let shown = ''
+    let socket: Socket | undefined
+    function StateOnly({ of }: { of: Socket }) {
+      renders.state++
+      shown = useSocketState(of, (snapshot) => snapshot.state)
+      return null
+    }
+    function Full({ of }: { of: Socket }) {
+      renders.full++
+      useSocketState(of)
+      return null
+    }
+    function Tree() {
+      socket = useSocket('ws://test.invalid/', {
+        WebSocket: fake.WebSocket,
+        network: false,
+        heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+      })
+      return (
+        <>
+          <StateOnly of={socket} />
+          <Full of={socket} />
+        </>
+      )
+    }
+    render(<Tree />, strict)
+    await settle()
+    act(() => fake.last().open())
+    expect(shown).toBe('open')
+    const before = { ...renders }
+
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(1000)
+    })
+    const ping = fake.last().sentEnvelopes.find((e) => e.type === '$ping')
+    await act(async () => {
+      await vi.advanceTimersByTimeAsync(40)
+    })
+    act(() => fake.last().receive({ type: '$pong', re: ping?.id }))
+    expect(socket?.getSnapshot().rttMs).toBe(40)
+    expect(renders.full).toBeGreaterThan(before.full)
+    expect(renders.state).toBe(before.state)
+
+    act(() => fake.last().serverClose(1006))
+    expect(shown).toBe('reconnecting')
+    expect(renders.state).toBeGreaterThan(before.state)
+  })
+
+  it('hydrates server HTML without a mismatch, then shows the live snapshot', async () => {
+    const fake = fakeWebSocketFactory()
+    const network = fakeNetwork()
+    network.online = false
+    function Status() {
+      const socket = useSocket('ws://test.invalid/', {
+        WebSocket: fake.WebSocket,
+        network: network.source,
+      })
+      const { state, online } = useSocketState(socket)
+      const attempt = useSocketState(socket, (snapshot) => snapshot.attempt)
+      return (
+        <p>
+          {state} {online ? 'online' : 'offline'} {attempt}
+        </p>
+      )
+    }
+    const html = renderToString(
+      <StrictMode>
+        <Status />
+      </StrictMode>,
+    )
+    expect(html).toBe('<p>idle<!-- --> <!-- -->online<!-- --> <!-- -->0</p>')
+    // The server rendered nothing that connects.
+    expect(fake.sockets).toHaveLength(0)
+
+    const container = document.createElement('div')
+    container.innerHTML = html
+    document.body.append(container)
+    const recoverable: unknown[] = []
+    const root = await act(async () =>
+      hydrateRoot(
+        container,
+        <StrictMode>
+          <Status />
+        </StrictMode>,
+        { onRecoverableError: (error) => recoverable.push(error) },
+      ),
+    )
+    await settle()
+    expect(recoverable).toEqual([])
+    // After hydration, the client's own snapshot: offline, so the attempt waits.
+    expect(container.textContent).toMatch(/^(connecting|reconnecting) offline/)
+    act(() => root.unmount())
+    container.remove()
   })
 })

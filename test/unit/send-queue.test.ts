@@ -771,6 +771,26 @@ describe('adoptQueued(): moving queued messages to another socket', () => {
     expect(to.fake.last().sentEnvelopes.map((e) => e.data)).toEqual([1, 2])
   })
 
+  it.each([
+    ['drop-oldest', [1], ['{"type":"chat","data":2}', '{"type":"join","data":"x"}']],
+    ['drop-newest', [2], ['{"type":"chat","data":1}', '{"type":"join","data":"x"}']],
+    ['reject', [2], ['{"type":"chat","data":1}', '{"type":"join","data":"x"}']],
+  ] as const)(
+    'stays within the bounds under %s, reporting the overflow',
+    (overflow, droppedData, kept) => {
+      const from = setup()
+      from.socket.send('chat', 1)
+      from.socket.send('chat', 2)
+      const to = setup({ queue: { maxMessages: 2, overflow } })
+      to.socket.send('join', 'x')
+      expect(() => to.socket.adoptQueued(from.socket.takeQueued())).not.toThrow()
+      expect(to.drops.map((d) => [JSON.parse(String(d.data)).data, d.reason])).toEqual(
+        droppedData.map((n) => [n, 'overflow']),
+      )
+      expect(to.socket.takeQueued().map((m) => m.data)).toEqual(kept)
+    },
+  )
+
   it('reports them as drops, without throwing, where they cannot be kept', () => {
     const from = setup()
     from.socket.send('chat', 1)

@@ -1,0 +1,28 @@
+import type { SocketOptions } from 'resilient-socket'
+import { TOKEN_TTL_MS } from './config.ts'
+import { fetchToken } from './control.ts'
+import type { DemoSchema } from './schema.ts'
+import { createSimulatedNetwork, type SimulatedNetwork } from './simulated-network.ts'
+
+// Kept out of App.tsx on purpose: a component module is a Fast Refresh boundary, so an edit
+// to it re-runs its top level. The socket survives a refresh (useSocket keeps it), but it
+// would keep listening to the old network object while the offline switch drove a new one.
+// This module is not a component module, so an edit to App.tsx leaves these objects alone.
+
+/** The page's network signals plus the playground's offline switch. */
+export const network: SimulatedNetwork =
+  (import.meta.hot?.data.network as SimulatedNetwork | undefined) ?? createSimulatedNetwork()
+// An edit to this module itself re-runs it too: hand the same object to the next version.
+if (import.meta.hot) import.meta.hot.data.network = network
+
+// Tuned to make recovery visible within seconds: a ping after 5 s of silence, 3 s for the
+// pong, and retries capped at 5 s (the defaults are 25 s, 10 s and 30 s).
+export const SOCKET_OPTIONS: SocketOptions<DemoSchema> = {
+  heartbeat: { intervalMs: 5000, timeoutMs: 3000 },
+  retry: { initialDelayMs: 500, maxDelayMs: 5000 },
+  auth: {
+    placement: 'query',
+    getToken: ({ signal }) => fetchToken(TOKEN_TTL_MS, signal),
+  },
+  network: network.source,
+}
