@@ -33,6 +33,9 @@ export default defineConfig({
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,
+          // Real sockets on a shared 2-core CI machine: one retry, like Playwright's. A
+          // retried test is still reported, so a flake shows instead of hiding.
+          retry: process.env.CI ? 1 : 0,
         },
       },
       {
