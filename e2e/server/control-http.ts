@@ -1,6 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServerControl } from './control.ts'
-import { ControlError } from './control.ts'
 import { isRecord } from './envelope.ts'
 import { booleanParam, HttpError, numberParam, readBody, sendJson } from './http-util.ts'
 
@@ -115,7 +114,7 @@ export async function handleControlRequest(args: RouteArgs & { name: string }): 
     const body = await route.run(args)
     if (body !== undefined) sendJson(response, 200, body)
   } catch (error) {
-    const status = error instanceof HttpError || error instanceof ControlError ? error.status : 500
+    const status = error instanceof HttpError ? error.status : 500
     sendJson(response, status, { error: (error as Error).message })
   }
 }

@@ -1,4 +1,5 @@
 import type { Connection, ConnectionStatus } from './connection.ts'
+import { HttpError } from './http-util.ts'
 import type { Hub } from './hub.ts'
 import type { ReceivedMessage } from './received-log.ts'
 import type { Refusal } from './refusal.ts'
@@ -52,13 +53,10 @@ export interface ServerControl {
 const MAX_DOWN_MS = 24 * 60 * 60 * 1000
 
 /** A bad control argument; `status` is the HTTP status the control endpoint answers. */
-export class ControlError extends Error {
-  readonly status: number
-
+export class ControlError extends HttpError {
   constructor(message: string, status: number) {
-    super(message)
+    super(status, message)
     this.name = 'ControlError'
-    this.status = status
   }
 }
 

@@ -73,3 +73,14 @@ export function expectSocketError(
   if (message !== undefined) expect(error.message).toMatch(message)
   return error
 }
+
+/** mulberry32: a tiny seeded PRNG, so jitter in tests is exact and reproducible. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = Math.imul(state ^ (state >>> 15), state | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
+  }
+}

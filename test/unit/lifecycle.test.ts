@@ -16,7 +16,7 @@ import {
   fakeNetwork,
   fakeWebSocketFactory,
 } from '../helpers/fake-websocket.ts'
-import { EVENT_NAMES, expectSocketError } from '../helpers/unit-harness.ts'
+import { EVENT_NAMES, expectSocketError, seededRandom } from '../helpers/unit-harness.ts'
 
 const SERVER = 'ws://127.0.0.1:9/socket'
 
@@ -612,7 +612,7 @@ describe('attempts', () => {
 
   it('uses the injected random source for the default full-jitter backoff', async () => {
     const seed = 1234
-    const random = mulberry(seed)
+    const random = seededRandom(seed)
     const h = setup({ retry: {}, random })
     h.socket.connect()
     for (let i = 0; i < 8; i++) {
@@ -620,7 +620,7 @@ describe('attempts', () => {
       const { delayMs } = payloads(h.events, 'reconnecting').at(-1) ?? { delayMs: null }
       await vi.advanceTimersByTimeAsync(delayMs ?? 0)
     }
-    const expected = exponentialBackoff({}, mulberry(seed))
+    const expected = exponentialBackoff({}, seededRandom(seed))
     const reconnecting = payloads(h.events, 'reconnecting')
     expect(reconnecting.map((r) => r.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
     reconnecting.forEach(({ attempt, delayMs }) => {
@@ -1193,14 +1193,3 @@ describe('close() in each state leaves nothing behind', () => {
     await expectSilent(h)
   })
 })
-
-/** mulberry32: a tiny seeded PRNG for reproducible jitter. */
-function mulberry(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}

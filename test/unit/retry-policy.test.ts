@@ -9,18 +9,7 @@ import {
 } from '../../src/index.ts'
 // planReconnect is internal (not in index.ts); it is a pure function, so it is tested directly.
 import { planReconnect, type ReconnectInput } from '../../src/retry-policy.ts'
-import { expectSocketError } from '../helpers/unit-harness.ts'
-
-/** A small seeded PRNG (mulberry32), so jitter tests are exact and reproducible. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0
-    let t = Math.imul(state ^ (state >>> 15), state | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
-  }
-}
+import { expectSocketError, seededRandom } from '../helpers/unit-harness.ts'
 
 function context(attempt: number): RetryContext {
   return { attempt, elapsedMs: 0, lastClose: null, online: true }
@@ -42,7 +31,7 @@ function expectInvalid(fn: () => unknown, messagePart: string | RegExp): void {
 describe('exponentialBackoff', () => {
   it('with full jitter (the default) keeps every delay an integer in [0, min(cap, initial * factor^(n-1))]', () => {
     for (let seed = 1; seed <= 25; seed++) {
-      const policy = exponentialBackoff({}, seeded(seed))
+      const policy = exponentialBackoff({}, seededRandom(seed))
       for (let attempt = 1; attempt <= 15; attempt++) {
         const delay = policy(context(attempt))
         expect(Number.isInteger(delay)).toBe(true)
@@ -54,7 +43,7 @@ describe('exponentialBackoff', () => {
 
   it('spreads the delays over the whole jitter range instead of clustering', () => {
     // At attempt 10 the bound is the 30 s cap; 200 seeded samples must reach both ends.
-    const policy = exponentialBackoff({}, seeded(42))
+    const policy = exponentialBackoff({}, seededRandom(42))
     const samples = Array.from({ length: 200 }, () => policy(context(10)) as number)
     expect(Math.min(...samples)).toBeLessThan(30_000 * 0.1)
     expect(Math.max(...samples)).toBeGreaterThan(30_000 * 0.9)
@@ -62,9 +51,9 @@ describe('exponentialBackoff', () => {
   })
 
   it('is reproducible for the same seed and differs for another', () => {
-    const a = delays(exponentialBackoff({}, seeded(7)), 12)
-    const b = delays(exponentialBackoff({}, seeded(7)), 12)
-    const c = delays(exponentialBackoff({}, seeded(8)), 12)
+    const a = delays(exponentialBackoff({}, seededRandom(7)), 12)
+    const b = delays(exponentialBackoff({}, seededRandom(7)), 12)
+    const c = delays(exponentialBackoff({}, seededRandom(8)), 12)
     expect(a).toEqual(b)
     expect(a).not.toEqual(c)
   })
@@ -78,7 +67,7 @@ describe('exponentialBackoff', () => {
 
   it('with equal jitter keeps every delay in [bound/2, bound]', () => {
     for (let seed = 1; seed <= 25; seed++) {
-      const policy = exponentialBackoff({ jitter: 'equal' }, seeded(seed))
+      const policy = exponentialBackoff({ jitter: 'equal' }, seededRandom(seed))
       for (let attempt = 1; attempt <= 15; attempt++) {
         const delay = policy(context(attempt)) as number
         expect(delay).toBeGreaterThanOrEqual(bound(attempt) / 2)
@@ -98,14 +87,14 @@ describe('exponentialBackoff', () => {
   it('honours initialDelayMs, factor and maxDelayMs', () => {
     const policy = exponentialBackoff(
       { initialDelayMs: 500, factor: 3, maxDelayMs: 10_000, jitter: 'none' },
-      seeded(1),
+      seededRandom(1),
     )
     expect(delays(policy, 5)).toEqual([500, 1500, 4500, 10_000, 10_000])
     const constant = exponentialBackoff({ initialDelayMs: 250, factor: 1, jitter: 'none' })
     expect(delays(constant, 4)).toEqual([250, 250, 250, 250])
     for (let attempt = 1; attempt <= 12; attempt++) {
       const delay = exponentialBackoff({ initialDelayMs: 200, factor: 1.5, maxDelayMs: 5000 }, () =>
-        seeded(attempt)(),
+        seededRandom(attempt)(),
       )(context(attempt)) as number
       expect(delay).toBeLessThanOrEqual(bound(attempt, 200, 1.5, 5000))
     }
