@@ -1,4 +1,4 @@
-import { type Clock, TimerSlot } from './clock.ts'
+import type { Clock } from './clock.ts'
 import { invalidOption, SocketError, UnauthorizedError } from './errors.ts'
 
 /**
@@ -61,15 +61,12 @@ export interface AuthOptions {
 
 export type ResolvedAuth = Required<AuthOptions>
 
+const PLACEMENTS: readonly AuthPlacement[] = ['query', 'protocol', 'message', 'header']
+
 /** RFC 7230 `token`: what a Sec-WebSocket-Protocol entry (and so our auth param) may be. */
 export const PROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 export function resolveAuth(auth: AuthOptions): ResolvedAuth {
-  if (typeof auth?.getToken !== 'function') {
-    throw invalidOption(
-      'auth.getToken must be a function that returns the token (or a promise of it)',
-    )
-  }
   const resolved: ResolvedAuth = {
     placement: 'query',
     param: 'access_token',
@@ -77,27 +74,33 @@ export function resolveAuth(auth: AuthOptions): ResolvedAuth {
     renewBeforeMs: 30_000,
     ...auth,
   }
-  if (!['query', 'protocol', 'message', 'header'].includes(resolved.placement)) {
-    throw invalidOption(
-      `auth.placement must be 'query', 'protocol', 'message' or 'header' (got ${String(resolved.placement)})`,
+  const { getToken, placement, param, timeoutMs, renewBeforeMs } = resolved
+  const fail = (problem: string): never => {
+    throw invalidOption(`auth.${problem}`)
+  }
+  if (typeof getToken !== 'function') fail('getToken must be a function returning the token')
+  if (!PLACEMENTS.includes(placement)) {
+    fail(`placement must be one of ${PLACEMENTS.join(', ')} (got ${String(placement)})`)
+  }
+  // Browsers cannot set handshake headers; only Node's global WebSocket takes them.
+  if (
+    placement === 'header' &&
+    !(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node
+  ) {
+    fail(
+      "placement 'header' needs Node (browsers cannot set handshake headers): use 'query', 'protocol' or 'message'",
     )
   }
-  if (resolved.placement === 'header' && !isNode()) {
-    throw invalidOption(
-      "auth.placement 'header' needs Node's global WebSocket: browsers cannot send handshake headers. Use 'query', 'protocol' or 'message'.",
-    )
+  if (typeof param !== 'string' || !PROTOCOL_TOKEN.test(param)) {
+    fail('param must be a non-empty name of letters, digits, "_", "-" or "."')
   }
-  if (typeof resolved.param !== 'string' || !PROTOCOL_TOKEN.test(resolved.param)) {
-    throw invalidOption(
-      'auth.param must be a non-empty name made of letters, digits, "_", "-" or "."',
-    )
+  if (!(timeoutMs >= 1 && timeoutMs < Infinity)) {
+    fail(`timeoutMs must be a finite number >= 1 (got ${String(timeoutMs)})`)
+  }
+  if (!(renewBeforeMs >= 0 && renewBeforeMs < Infinity)) {
+    fail(`renewBeforeMs must be a finite number >= 0 (got ${String(renewBeforeMs)})`)
   }
   return resolved
-}
-
-function isNode(): boolean {
-  const process = (globalThis as { process?: { versions?: { node?: string } } }).process
-  return typeof process?.versions?.node === 'string'
 }
 
 export interface ResolvedToken {
@@ -105,18 +108,20 @@ export interface ResolvedToken {
   expiresAt: number | null
 }
 
+/** Every AUTH_FAILED is about what the provider did: its messages name it. */
+const authFailed = (problem: string, cause?: unknown): SocketError =>
+  new SocketError('AUTH_FAILED', `auth.getToken ${problem}`, { cause })
+
 function normalizeToken(value: unknown): ResolvedToken {
-  const raw = typeof value === 'string' ? { token: value } : (value as TokenResult | null)
-  const token = raw?.token
-  const expiresAt = raw?.expiresAt instanceof Date ? raw.expiresAt.getTime() : raw?.expiresAt
-  if (typeof token !== 'string' || token === '') {
-    throw new SocketError(
-      'AUTH_FAILED',
-      'auth.getToken must return a non-empty string or { token, expiresAt }',
-    )
-  }
-  if (expiresAt !== undefined && !Number.isFinite(expiresAt)) {
-    throw new SocketError('AUTH_FAILED', 'auth.getToken returned an expiresAt that is not a time')
+  const { token, expiresAt: at } =
+    typeof value === 'string' ? { token: value } : ((value ?? {}) as Partial<TokenResult>)
+  const expiresAt = at instanceof Date ? +at : at
+  if (
+    typeof token !== 'string' ||
+    !token ||
+    (expiresAt !== undefined && !Number.isFinite(expiresAt))
+  ) {
+    throw authFailed('must return a non-empty string or { token, expiresAt?: epoch ms | Date }')
   }
   return { token, expiresAt: expiresAt ?? null }
 }
@@ -131,37 +136,26 @@ export function obtainToken(
   clock: Clock,
   controller: AbortController,
 ): Promise<ResolvedToken> {
+  const { signal } = controller
   return new Promise((resolve, reject) => {
-    const timer = new TimerSlot(clock)
-    const settle = (): void => {
-      timer.clear()
-      controller.signal.removeEventListener('abort', settle)
-    }
-    controller.signal.addEventListener('abort', settle)
-    timer.set(() => {
-      settle()
-      reject(
-        new SocketError('AUTH_FAILED', `auth.getToken did not settle within ${auth.timeoutMs} ms`),
-      )
+    const timer = clock.setTimeout(() => {
+      reject(authFailed(`gave no token within ${auth.timeoutMs} ms (auth.timeoutMs)`))
+      // Tells the provider to stop, and (through the listener below) settles.
       controller.abort()
     }, auth.timeoutMs)
+    const settle = (): void => {
+      clock.clearTimeout(timer)
+      signal.removeEventListener('abort', settle)
+    }
+    signal.addEventListener('abort', settle)
+    // Inside a `then`, a provider that throws is handled like one that rejects.
     Promise.resolve()
-      .then(() => auth.getToken({ ...context, signal: controller.signal }))
-      .then(
-        (value) => {
-          settle()
-          resolve(normalizeToken(value))
-        },
-        (error: unknown) => {
-          settle()
-          reject(
-            error instanceof UnauthorizedError
-              ? error
-              : new SocketError('AUTH_FAILED', 'auth.getToken failed', { cause: error }),
-          )
-        },
-      )
-      .catch(reject)
+      .then(() => auth.getToken({ ...context, signal }))
+      .then(normalizeToken, (error: unknown) => {
+        throw error instanceof UnauthorizedError ? error : authFailed('failed', error)
+      })
+      .finally(settle)
+      .then(resolve, reject)
   })
 }
 
@@ -173,37 +167,33 @@ export interface Handshake {
 
 /** Puts the token where the placement says. `message` placement leaves the handshake alone. */
 export function placeToken(handshake: Handshake, auth: ResolvedAuth, token: string): Handshake {
-  switch (auth.placement) {
-    case 'query': {
-      const base = (globalThis as { location?: { href?: string } }).location?.href
-      const url = new URL(handshake.url, base)
-      url.searchParams.set(auth.param, token)
-      return { ...handshake, url: url.toString() }
-    }
-    case 'protocol':
-      if (!PROTOCOL_TOKEN.test(token)) {
-        throw new SocketError(
-          'AUTH_FAILED',
-          "the token has characters a Sec-WebSocket-Protocol entry cannot carry; use placement 'query' or 'message'",
-        )
-      }
-      return { ...handshake, protocols: [...handshake.protocols, `${auth.param}.${token}`] }
-    case 'header':
-      return { ...handshake, headers: { Authorization: `Bearer ${token}` } }
-    default:
-      return handshake
+  const { placement, param } = auth
+  if (placement === 'query') {
+    const url = new URL(
+      handshake.url,
+      (globalThis as { location?: { href?: string } }).location?.href,
+    )
+    url.searchParams.set(param, token)
+    return { ...handshake, url: url.href }
   }
+  if (placement === 'header') return { ...handshake, headers: { Authorization: `Bearer ${token}` } }
+  if (placement === 'message') return handshake
+  if (!PROTOCOL_TOKEN.test(token)) {
+    throw authFailed(
+      "returned a token that cannot travel in Sec-WebSocket-Protocol; use placement 'query' or 'message'",
+    )
+  }
+  return { ...handshake, protocols: [...handshake.protocols, `${param}.${token}`] }
 }
 
 /** Replaces every occurrence of the token (raw and URL-encoded) in a text to be logged or thrown. */
 export function redact(text: string, token: string | null): string {
-  if (!token) return text
   // Raw, percent-encoded, and form-encoded as URLSearchParams writes it into the query
   // (`~ ! ' ( )` escaped, space as `+`).
-  const forms = [
-    token,
-    encodeURIComponent(token),
-    new URLSearchParams([['', token]]).toString().slice(1),
-  ]
-  return forms.reduce((out, form) => out.split(form).join('[redacted]'), text)
+  return token
+    ? [token, encodeURIComponent(token), `${new URLSearchParams({ '': token })}`.slice(1)].reduce(
+        (out, form) => out.replaceAll(form, '[redacted]'),
+        text,
+      )
+    : text
 }

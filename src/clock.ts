@@ -22,8 +22,8 @@ export const systemClock: Clock = {
 
 /** A single-shot timer slot: arming it again replaces the previous timer. */
 export class TimerSlot {
-  #handle: unknown = undefined
-  #clock: Clock
+  #handle: unknown
+  readonly #clock: Clock
 
   constructor(clock: Clock) {
     this.#clock = clock
@@ -42,9 +42,7 @@ export class TimerSlot {
   }
 
   clear(): void {
-    if (this.#handle !== undefined) {
-      this.#clock.clearTimeout(this.#handle)
-      this.#handle = undefined
-    }
+    if (this.#handle !== undefined) this.#clock.clearTimeout(this.#handle)
+    this.#handle = undefined
   }
 }

@@ -23,23 +23,27 @@ export interface CloseVerdict {
 /** The close code the library uses when the heartbeat declares a connection dead. */
 export const HEARTBEAT_TIMEOUT_CODE = 4000
 
-// The one table that decides what a close code means. Codes not listed: 3xxx and 4xxx
-// are application codes (reconnect unless listed), anything else reconnects.
-const TABLE: Readonly<Record<number, CloseAction>> = {
-  1000: 'stop', // normal closure, initiated by the server
-  1002: 'stop', // protocol error: retrying sends the same bytes again
-  1003: 'stop', // unsupported data
-  1007: 'stop', // invalid frame payload data
-  1009: 'stop', // message too big
-  1010: 'stop', // mandatory extension missing
-  1015: 'stop', // TLS handshake failure: a certificate problem does not fix itself
-  3000: 'refresh-auth', // IANA registry: Unauthorized
-  3003: 'refresh-auth', // IANA registry: Forbidden
-  4001: 'refresh-auth',
-  4003: 'refresh-auth',
-  4401: 'refresh-auth',
-  4403: 'refresh-auth',
-}
+// The tables that decide what a close code means. Codes not listed: 3xxx and 4xxx are
+// application codes (reconnect unless listed), anything else reconnects.
+const STOP_CODES = [
+  1000, // normal closure, initiated by the server
+  1002, // protocol error: retrying sends the same bytes again
+  1003, // unsupported data
+  1007, // invalid frame payload data
+  1009, // message too big
+  1010, // mandatory extension missing
+  1015, // TLS handshake failure: a certificate problem does not fix itself
+]
+
+/** Codes that mean "your credentials were refused": refresh the token, or stop without auth. */
+export const AUTH_CODES = [
+  3000, // IANA registry: Unauthorized
+  3003, // IANA registry: Forbidden
+  4001,
+  4003,
+  4401,
+  4403,
+]
 
 /** 1013 "try again later": the server is overloaded, so never come back sooner than this. */
 const TRY_AGAIN_LATER_MIN_DELAY_MS = 5000
@@ -52,9 +56,10 @@ const TRY_AGAIN_LATER_MIN_DELAY_MS = 5000
  */
 export function classifyClose(code: number, authConfigured: boolean): CloseVerdict {
   if (code === 1013) return { action: 'reconnect', minDelayMs: TRY_AGAIN_LATER_MIN_DELAY_MS }
-  const action = code === 1008 ? 'refresh-auth' : (TABLE[code] ?? 'reconnect')
-  if (action === 'refresh-auth' && !authConfigured) return { action: 'stop' }
-  return { action }
+  if (code === 1008 || AUTH_CODES.includes(code)) {
+    return { action: authConfigured ? 'refresh-auth' : 'stop' }
+  }
+  return { action: STOP_CODES.includes(code) ? 'stop' : 'reconnect' }
 }
 
 /**
@@ -63,5 +68,6 @@ export function classifyClose(code: number, authConfigured: boolean): CloseVerdi
  */
 export function retryAfterHintMs(reason: string): number {
   const match = /retry-after\s*[=:]\s*(\d+(?:\.\d+)?)/i.exec(reason)
+  // Capped at an hour so a misconfigured server cannot park clients for days.
   return match ? Math.min(Number(match[1]) * 1000, 3_600_000) : 0
 }

@@ -33,33 +33,13 @@ export interface Codec {
   decode(data: MessageData): Envelope | undefined
 }
 
-const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+/** Keys that could reach an object's prototype if a payload were later merged into one. */
+const FORBIDDEN = /^(__proto__|constructor|prototype)$/
 /** One pass over the frame: could a forbidden key be in it (spelled out, or with `\u`)? */
 const RISKY = /__proto__|constructor|prototype|\\u/
 
-function rejectForbiddenKeys(key: string, value: unknown): unknown {
-  if (FORBIDDEN_KEYS.has(key)) throw new SocketError('DECODE_FAILED', `forbidden key "${key}"`)
-  return value
-}
-
-/** Checks the envelope shape; throws `DECODE_FAILED` saying what is wrong. */
-export function checkEnvelope(value: unknown): Envelope {
-  const fail = (why: string): never => {
-    throw new SocketError('DECODE_FAILED', `malformed envelope: ${why}`)
-  }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) fail('not an object')
-  const e = value as Record<string, unknown>
-  if (typeof e.type !== 'string' || e.type === '') fail('"type" must be a non-empty string')
-  if (e.id !== undefined && typeof e.id !== 'string') fail('"id" must be a string')
-  if (e.re !== undefined && typeof e.re !== 'string') fail('"re" must be a string')
-  if (e.error !== undefined) {
-    const error = e.error as Record<string, unknown> | null
-    if (typeof error !== 'object' || error === null) fail('"error" must be an object')
-    else if (typeof error.code !== 'string' || typeof error.message !== 'string') {
-      fail('"error" needs string "code" and "message"')
-    }
-  }
-  return e as unknown as Envelope
+function decodeFailed(why: string): never {
+  throw new SocketError('DECODE_FAILED', `malformed envelope: ${why}`)
 }
 
 /**
@@ -69,19 +49,41 @@ export function checkEnvelope(value: unknown): Envelope {
  * a payload into an object can pollute it.
  */
 export const jsonCodec: Codec = {
-  encode: (envelope) => JSON.stringify(envelope),
+  encode: JSON.stringify,
   decode(data) {
     if (typeof data !== 'string') return undefined
-    // The reviver costs a call per key, so it runs only when a forbidden key could be
-    // present. `\u` escapes can spell one out, hence the last test.
-    const careful = RISKY.test(data)
-    let parsed: unknown
+    let e: Envelope | null
     try {
-      parsed = careful ? JSON.parse(data, rejectForbiddenKeys) : JSON.parse(data)
-    } catch (error) {
-      if (error instanceof SocketError) throw error
-      throw new SocketError('DECODE_FAILED', 'frame is not valid JSON', { cause: error })
+      // The reviver costs a call per key, so it runs only when a forbidden key could be
+      // present. `\u` escapes can spell one out, hence the last alternative of RISKY.
+      e = JSON.parse(
+        data,
+        RISKY.test(data)
+          ? (key, value) => (FORBIDDEN.test(key) ? decodeFailed(`forbidden key "${key}"`) : value)
+          : undefined,
+      )
+    } catch (cause) {
+      throw cause instanceof SocketError
+        ? cause
+        : new SocketError('DECODE_FAILED', 'frame is not valid JSON', { cause })
     }
-    return checkEnvelope(parsed)
+    // The envelope's shape. Anything but an object (array, string, null…) has no string
+    // `type` either, so the first check also refuses those.
+    if (typeof e?.type !== 'string' || !e.type) {
+      decodeFailed('"type" must be a non-empty string')
+    }
+    for (const key of ['id', 're'] as const) {
+      if (e[key] !== undefined && typeof e[key] !== 'string') {
+        decodeFailed(`"${key}" must be a string`)
+      }
+    }
+    const error = e.error
+    if (
+      error !== undefined &&
+      (typeof error?.code !== 'string' || typeof error.message !== 'string')
+    ) {
+      decodeFailed('"error" needs string "code" and "message"')
+    }
+    return e
   },
 }

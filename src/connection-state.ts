@@ -11,15 +11,16 @@
  */
 export type ConnectionState = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closing' | 'closed'
 
-const TRANSITIONS: Readonly<Record<ConnectionState, readonly ConnectionState[]>> = {
-  idle: ['connecting', 'closed'],
-  connecting: ['open', 'reconnecting', 'closing', 'closed'],
-  open: ['reconnecting', 'closing', 'closed'],
-  reconnecting: ['open', 'closing', 'closed'],
-  closing: ['closed'],
-  closed: ['connecting'],
+// The states each state may move to, space-separated.
+const TRANSITIONS: Readonly<Record<ConnectionState, string>> = {
+  idle: 'connecting closed',
+  connecting: 'open reconnecting closing closed',
+  open: 'reconnecting closing closed',
+  reconnecting: 'open closing closed',
+  closing: 'closed',
+  closed: 'connecting',
 }
 
 export function canTransition(from: ConnectionState, to: ConnectionState): boolean {
-  return TRANSITIONS[from].includes(to)
+  return TRANSITIONS[from].split(' ').includes(to)
 }

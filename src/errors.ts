@@ -48,16 +48,18 @@ export type SocketErrorCode =
 /** The one error class of the library. `code` is stable; `message` is for humans. */
 export class SocketError extends Error {
   override name = 'SocketError'
-  readonly code: SocketErrorCode
+  // `declare`: assigned in the constructor, so no separate field definitions are emitted.
+  declare readonly code: SocketErrorCode
   /** Structured context (never tokens or payloads). */
-  readonly details: Readonly<Record<string, unknown>> | undefined
+  declare readonly details: Readonly<Record<string, unknown>> | undefined
 
   constructor(
     code: SocketErrorCode,
     message: string,
     options?: { cause?: unknown; details?: Record<string, unknown> },
   ) {
-    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
+    // Only a defined cause is installed: `'cause' in error` stays false otherwise.
+    super(message, options?.cause === undefined ? undefined : options)
     this.code = code
     this.details = options?.details
   }
@@ -78,13 +80,22 @@ export class UnauthorizedError extends SocketError {
 export class RemoteError extends SocketError {
   override name = 'RemoteError'
   /** The server's own error code, verbatim. */
-  readonly remoteCode: string
+  declare readonly remoteCode: string
   constructor(remoteCode: string, message: string, details?: Record<string, unknown>) {
-    super('REMOTE_ERROR', message, details ? { details } : undefined)
+    super('REMOTE_ERROR', message, { details })
     this.remoteCode = remoteCode
   }
 }
 
 export function invalidOption(message: string): SocketError {
   return new SocketError('INVALID_OPTIONS', message)
+}
+
+/** Throws `INVALID_OPTIONS` unless `value` is one of `allowed`: "name must be 'a', 'b' or 'c'". */
+export function checkOneOf(name: string, value: unknown, allowed: readonly string[]): void {
+  if (!allowed.includes(value as string)) {
+    throw invalidOption(
+      `${name} must be '${allowed.slice(0, -1).join("', '")}' or '${allowed.at(-1)}' (got ${String(value)})`,
+    )
+  }
 }

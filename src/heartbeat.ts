@@ -44,6 +44,16 @@ const LATE_TOLERANCE_MS = 1000
 /** An inbound message this recent makes a probe pointless. */
 const FRESH_MS = 1000
 
+// The phases of one connection's heartbeat, in order. Numbers, so that "a ping is
+// outstanding" is `phase >= AWAITING`.
+const OFF = 0
+/** Waiting for `intervalMs` of inbound silence. */
+const WAITING = 1
+/** A ping is out: any inbound frame ends this phase. */
+const AWAITING = 2
+/** As `AWAITING`, but the ping was the late-timer probe: the next late timer is a verdict. */
+const REPROBED = 3
+
 /**
  * Ping/pong liveness for one open connection, on a single timer. The receive path only
  * records a timestamp; the timer works out on firing whether a ping is due.
@@ -53,118 +63,106 @@ const FRESH_MS = 1000
  * in a row, so a heavily throttled tab still reaches a verdict on a dead link: a live
  * link's pong is delivered as an event, which throttling does not delay.
  */
-export class Heartbeat {
-  #clock: Clock
-  #timer: TimerSlot
-  #hooks: HeartbeatHooks
-  #intervalMs: number
-  #timeoutMs: number
-  #probeTimeoutMs: number
-  #phase: 'off' | 'waiting' | 'awaiting' = 'off'
-  #lastInboundAt = 0
-  /**
-   * When the unanswered ping went out, or `null`. Kept apart from `#phase`: the socket
-   * records every frame as inbound before it can decode a `$pong`, which ends `awaiting`.
-   */
-  #pingSentAt: number | null = null
-  #dueAt = 0
-  #lateProbes = 0
-  #bufferedAtPing = 0
-
-  constructor(
-    options: Required<Pick<HeartbeatOptions, 'intervalMs' | 'timeoutMs' | 'probeTimeoutMs'>>,
-    clock: Clock,
-    hooks: HeartbeatHooks,
-  ) {
-    this.#intervalMs = options.intervalMs
-    this.#timeoutMs = options.timeoutMs
-    this.#probeTimeoutMs = options.probeTimeoutMs
-    this.#clock = clock
-    this.#hooks = hooks
-    this.#timer = new TimerSlot(clock)
-  }
-
-  start(): void {
-    this.#phase = 'waiting'
-    this.#lateProbes = 0
-    this.#lastInboundAt = this.#clock.now()
-    this.#arm(this.#intervalMs)
-  }
-
-  stop(): void {
-    this.#phase = 'off'
-    this.#pingSentAt = null
-    this.#timer.clear()
-  }
-
+export interface Heartbeat {
+  start(): void
+  stop(): void
   /** Any inbound frame: the connection is alive. Hot path: no timer work here. */
-  noteInbound(): void {
-    this.#lastInboundAt = this.#clock.now()
-    if (this.#phase === 'awaiting') {
-      this.#phase = 'waiting'
-      this.#lateProbes = 0
-    }
-  }
-
+  noteInbound(): void
   /** A pong: alive, and an RTT sample if a ping was outstanding. */
-  notePong(): void {
-    const sentAt = this.#pingSentAt
-    this.noteInbound()
-    if (sentAt !== null) {
-      this.#pingSentAt = null
-      this.#hooks.onRtt(this.#lastInboundAt - sentAt)
-    }
-  }
-
+  notePong(): void
   /** Ping now with the short timeout, unless the connection has just shown life. */
-  probe(): void {
-    if (this.#phase === 'off') return
-    const now = this.#clock.now()
-    if (this.#phase === 'waiting' && now - this.#lastInboundAt < FRESH_MS) return
-    if (this.#phase === 'awaiting') {
-      if (this.#dueAt - now > this.#probeTimeoutMs) this.#arm(this.#probeTimeoutMs)
-      return
-    }
-    this.#ping(this.#probeTimeoutMs)
+  probe(): void
+}
+
+// State lives in closure variables rather than private fields: they minify to single letters.
+export function createHeartbeat(
+  options: Required<Pick<HeartbeatOptions, 'intervalMs' | 'timeoutMs' | 'probeTimeoutMs'>>,
+  clock: Clock,
+  hooks: HeartbeatHooks,
+): Heartbeat {
+  const { intervalMs, timeoutMs, probeTimeoutMs } = options
+  const timer = new TimerSlot(clock)
+  let phase = OFF
+  let lastInboundAt = 0
+  /**
+   * When the unanswered ping went out, or `null`. Kept apart from `phase`: the socket
+   * records every frame as inbound before it can decode a `$pong`, which ends `AWAITING`.
+   */
+  let pingSentAt: number | null = null
+  /** When the armed timer is due: a timer firing much later than this slept. */
+  let dueAt = 0
+  let bufferedAtPing = 0
+
+  const arm = (delayMs: number): void => {
+    dueAt = clock.now() + delayMs
+    timer.set(tick, delayMs)
   }
 
-  #arm(delayMs: number): void {
-    this.#dueAt = this.#clock.now() + delayMs
-    this.#timer.set(() => this.#tick(), delayMs)
+  const ping = (waitMs: number, next = AWAITING): void => {
+    phase = next
+    pingSentAt = clock.now()
+    bufferedAtPing = hooks.buffered()
+    arm(waitMs)
+    hooks.sendPing()
   }
 
-  #ping(timeoutMs: number): void {
-    this.#phase = 'awaiting'
-    this.#pingSentAt = this.#clock.now()
-    this.#bufferedAtPing = this.#hooks.buffered()
-    this.#arm(timeoutMs)
-    this.#hooks.sendPing()
+  const tick = (): void => {
+    const now = clock.now()
+    const late = now - dueAt > LATE_TOLERANCE_MS
+    const silentMs = now - lastInboundAt
+    if (phase === WAITING) {
+      if (silentMs < intervalMs) arm(intervalMs - silentMs)
+      else ping(late ? probeTimeoutMs : timeoutMs)
+    }
+    // From here on a pong is awaited (`stop()` clears the timer, so the phase is not OFF).
+    else if (late && phase === AWAITING) ping(probeTimeoutMs, REPROBED)
+    else {
+      // On a slow uplink the ping waits behind data still being written. While that
+      // buffer keeps shrinking the link is moving bytes: wait for it rather than cut it.
+      const buffered = hooks.buffered()
+      if (buffered > 0 && buffered < bufferedAtPing) {
+        bufferedAtPing = buffered
+        arm(timeoutMs)
+      } else {
+        stop()
+        hooks.onDead()
+      }
+    }
   }
 
-  #tick(): void {
-    const now = this.#clock.now()
-    const late = now - this.#dueAt > LATE_TOLERANCE_MS
-    if (this.#phase === 'waiting') {
-      const silentMs = now - this.#lastInboundAt
-      if (silentMs < this.#intervalMs) this.#arm(this.#intervalMs - silentMs)
-      else this.#ping(late ? this.#probeTimeoutMs : this.#timeoutMs)
-      return
-    }
-    if (this.#phase !== 'awaiting') return
-    if (late && this.#lateProbes === 0) {
-      this.#lateProbes++
-      this.#ping(this.#probeTimeoutMs)
-      return
-    }
-    // On a slow uplink the ping waits behind data still being written. While that buffer
-    // keeps shrinking the link is moving bytes: wait for it rather than cut it.
-    const buffered = this.#hooks.buffered()
-    if (buffered > 0 && buffered < this.#bufferedAtPing) {
-      this.#bufferedAtPing = buffered
-      this.#arm(this.#timeoutMs)
-      return
-    }
-    this.stop()
-    this.#hooks.onDead()
+  const start = (): void => {
+    phase = WAITING
+    lastInboundAt = clock.now()
+    arm(intervalMs)
   }
+
+  const stop = (): void => {
+    phase = OFF
+    pingSentAt = null
+    timer.clear()
+  }
+
+  const noteInbound = (): void => {
+    lastInboundAt = clock.now()
+    if (phase >= AWAITING) phase = WAITING
+  }
+
+  const notePong = (): void => {
+    const sentAt = pingSentAt
+    pingSentAt = null
+    noteInbound()
+    if (sentAt !== null) hooks.onRtt(lastInboundAt - sentAt)
+  }
+
+  const probe = (): void => {
+    const now = clock.now()
+    if (phase === WAITING) {
+      if (now - lastInboundAt >= FRESH_MS) ping(probeTimeoutMs)
+    } else if (phase !== OFF && dueAt - now > probeTimeoutMs) {
+      // Already awaiting a pong: only bring the verdict forward.
+      arm(probeTimeoutMs)
+    }
+  }
+
+  return { start, stop, noteInbound, notePong, probe }
 }

@@ -16,10 +16,15 @@ export const silentLogger: Logger = { debug: noop, info: noop, warn: noop, error
 
 /** A logger that writes to `console` with a prefix. `debug` lines are included only if asked. */
 export function consoleLogger(prefix = '[resilient-socket]', { debug = false } = {}): Logger {
+  // `console[level]` is looked up per line, so a console patched later still receives it.
+  const to =
+    (level: keyof Logger) =>
+    (message: string, fields?: Record<string, unknown>): void =>
+      console[level](prefix, message, fields ?? '')
   return {
-    debug: debug ? (m, f) => console.debug(prefix, m, f ?? '') : noop,
-    info: (m, f) => console.info(prefix, m, f ?? ''),
-    warn: (m, f) => console.warn(prefix, m, f ?? ''),
-    error: (m, f) => console.error(prefix, m, f ?? ''),
+    debug: debug ? to('debug') : noop,
+    info: to('info'),
+    warn: to('warn'),
+    error: to('error'),
   }
 }

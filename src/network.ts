@@ -24,46 +24,46 @@ export type NetworkSignal = 'online' | 'offline' | 'wake' | 'suspend' | 'restore
 
 /** The browser's own source, or `null` where there is no `window` (Node). */
 export function browserNetwork(): NetworkSource | null {
-  if (typeof window === 'undefined' || typeof window.addEventListener !== 'function') return null
-  return {
-    target: window,
-    isOnline: () => typeof navigator === 'undefined' || navigator.onLine !== false,
-    isVisible: () => typeof document === 'undefined' || document.visibilityState !== 'hidden',
-  }
+  // Read through globalThis: a bare `window` is a ReferenceError on Node.
+  const { window, navigator, document } = globalThis as Partial<typeof globalThis>
+  return typeof window?.addEventListener === 'function'
+    ? {
+        target: window,
+        isOnline: () => navigator?.onLine !== false,
+        isVisible: () => document?.visibilityState !== 'hidden',
+      }
+    : null
 }
 
-const EVENTS = ['online', 'offline', 'visibilitychange', 'resume', 'pageshow', 'pagehide']
+/** The events listened to, and the signal each one means (when it counts, see below). */
+const SIGNALS: Record<string, NetworkSignal> = {
+  online: 'online',
+  offline: 'offline',
+  visibilitychange: 'wake',
+  resume: 'wake',
+  pageshow: 'restore',
+  pagehide: 'suspend',
+}
 
 /** Subscribes to a source; returns the disposer that removes every listener. */
 export function watchNetwork(
   source: NetworkSource,
   onSignal: (signal: NetworkSignal) => void,
 ): () => void {
-  const listener = (event: Event): void => {
-    const persisted = (event as Event & { persisted?: boolean }).persisted === true
-    switch (event.type) {
-      case 'online':
-      case 'offline':
-        onSignal(event.type)
-        break
-      case 'visibilitychange':
-        if (source.isVisible?.() ?? true) onSignal('wake')
-        break
-      case 'resume':
-        onSignal('wake')
-        break
-      case 'pageshow':
-        // A normal load fires pageshow too; only a restore from the bfcache matters.
-        if (persisted) onSignal('restore')
-        break
-      case 'pagehide':
-        // Not persisted means the page is being unloaded for good: nothing to keep.
-        if (persisted) onSignal('suspend')
-        break
+  const listener = ({ type, persisted }: Event & { persisted?: boolean }): void => {
+    if (
+      type === 'visibilitychange'
+        ? (source.isVisible?.() ?? true)
+        : // A normal load fires pageshow too, and an unload pagehide: only the back/forward
+          // cache (persisted) matters.
+          persisted || !type.startsWith('page')
+    ) {
+      onSignal(SIGNALS[type] as NetworkSignal)
     }
   }
-  for (const type of EVENTS) source.target.addEventListener(type, listener)
-  return () => {
-    for (const type of EVENTS) source.target.removeEventListener(type, listener)
+  const each = (method: 'addEventListener' | 'removeEventListener'): void => {
+    for (const type in SIGNALS) source.target[method](type, listener)
   }
+  each('addEventListener')
+  return () => each('removeEventListener')
 }

@@ -2,7 +2,7 @@ import { type AuthOptions, PROTOCOL_TOKEN, type ResolvedAuth, resolveAuth } from
 import { type Clock, type RandomSource, systemClock } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import { type Codec, jsonCodec } from './codec.ts'
-import { invalidOption, SocketError } from './errors.ts'
+import { checkOneOf, invalidOption, SocketError } from './errors.ts'
 import type { HeartbeatOptions } from './heartbeat.ts'
 import { type Logger, silentLogger } from './logger.ts'
 import { browserNetwork, type NetworkSource } from './network.ts'
@@ -207,28 +207,38 @@ export interface ResolvedOptions {
 export const DEFAULTS = {
   binaryType: 'arraybuffer',
   autoConnect: true,
-  maxAttempts: Number.POSITIVE_INFINITY,
+  maxAttempts: Infinity,
   minUptimeMs: 5000,
   connectTimeoutMs: 10_000,
   queue: { maxMessages: 1000, maxBytes: 1024 * 1024, ttlMs: 0, overflow: 'drop-oldest' },
   highWaterMarkBytes: 1024 * 1024,
   heartbeat: { intervalMs: 25_000, timeoutMs: 10_000, probeTimeoutMs: 3000 },
   requestTimeoutMs: 10_000,
-  maxMessageBytes: Number.POSITIVE_INFINITY,
+  maxMessageBytes: Infinity,
 } as const
 
-function checkMs(name: string, value: number, { min = 0, infinite = false } = {}): number {
-  if (
-    typeof value !== 'number' ||
-    Number.isNaN(value) ||
-    value < min ||
-    (!infinite && !Number.isFinite(value))
-  ) {
-    throw invalidOption(
-      `${name} must be a ${infinite ? '' : 'finite '}number >= ${min} (got ${String(value)})`,
-    )
+// Number options for which 0 makes sense (no minimum uptime, queue behind any buffered byte,
+// keep queued messages forever); every other number must be at least 1.
+const ZERO_ALLOWED = ['minUptimeMs', 'highWaterMarkBytes', 'ttlMs']
+
+/**
+ * Checks each option of `values` that has a number default in `defaults`. Durations (`…Ms`)
+ * must be finite; counts and byte limits may be `Infinity`, meaning "no limit".
+ */
+function checkNumbers(prefix: string, values: object, defaults: object): void {
+  for (const [key, fallback] of Object.entries(defaults)) {
+    const value = (values as Record<string, unknown>)[key]
+    const min = ZERO_ALLOWED.includes(key) ? 0 : 1
+    const finite = key.endsWith('Ms')
+    if (
+      typeof fallback === 'number' &&
+      (typeof value !== 'number' || !(value >= min) || (finite && value === Infinity))
+    ) {
+      throw invalidOption(
+        `${prefix}${key} must be a ${finite ? 'finite ' : ''}number >= ${min} (got ${String(value)})`,
+      )
+    }
   }
-  return value
 }
 
 function checkFunction(name: string, value: unknown): void {
@@ -236,37 +246,32 @@ function checkFunction(name: string, value: unknown): void {
     throw invalidOption(`${name} must be a function`)
 }
 
+const baseUrl = (): unknown => (globalThis as { location?: { href?: unknown } }).location?.href
+
 export function hasBaseUrl(): boolean {
-  return typeof (globalThis as { location?: { href?: string } }).location?.href === 'string'
+  return typeof baseUrl() === 'string'
 }
 
 export function checkUrl(url: string | URL): string {
   const text = String(url)
-  const base = (globalThis as { location?: { href?: string } }).location?.href
-  let parsed: URL
+  let protocol = ''
   try {
-    parsed = new URL(text, base)
-  } catch {
+    protocol = new URL(text, baseUrl() as string | undefined).protocol
+  } catch {}
+  // The WebSocket constructor accepts http(s) URLs too, and switches them to ws(s).
+  if (!/^(ws|http)s?:$/.test(protocol)) {
     throw invalidOption(`url must be an absolute ws:// or wss:// URL (got "${text}")`)
-  }
-  if (!['ws:', 'wss:', 'http:', 'https:'].includes(parsed.protocol)) {
-    throw invalidOption(`url must use ws:// or wss:// (got "${parsed.protocol}//")`)
   }
   return text
 }
 
-export function resolveOptions<S extends SocketSchema>(
-  options: SocketOptions<S> = {},
-): ResolvedOptions {
-  if (typeof options !== 'object' || options === null)
-    throw invalidOption('options must be an object')
-  const o = options as SocketOptions<UntypedSchema>
-  const WebSocketCtor =
-    o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
-  if (typeof WebSocketCtor !== 'function') {
+export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {}): ResolvedOptions {
+  if (typeof o !== 'object' || o === null) throw invalidOption('options must be an object')
+  const WebSocket = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
+  if (typeof WebSocket !== 'function') {
     throw new SocketError(
       'NO_WEBSOCKET',
-      'No WebSocket constructor found. Use Node 22+ (global WebSocket) or a browser, or pass one: new ReconnectingSocket(url, { WebSocket })',
+      'no WebSocket constructor: use Node 22+ or a browser, or pass one as the WebSocket option',
     )
   }
   const protocols = o.protocols === undefined ? [] : [o.protocols].flat()
@@ -277,39 +282,25 @@ export function resolveOptions<S extends SocketSchema>(
       )
     }
   }
-  if (o.binaryType !== undefined && o.binaryType !== 'arraybuffer' && o.binaryType !== 'blob') {
-    throw invalidOption(`binaryType must be 'arraybuffer' or 'blob' (got ${String(o.binaryType)})`)
-  }
-  checkFunction('shouldReconnect', o.shouldReconnect)
-
   const random = o.random ?? Math.random
+  checkFunction('shouldReconnect', o.shouldReconnect)
   checkFunction('random', random)
-  const retry = typeof o.retry === 'function' ? o.retry : exponentialBackoff(o.retry ?? {}, random)
 
-  let queue: ResolvedOptions['queue'] = false
-  if (o.queue !== false) {
-    queue = { ...DEFAULTS.queue, ...o.queue }
-    checkMs('queue.maxMessages', queue.maxMessages, { min: 1, infinite: true })
-    checkMs('queue.maxBytes', queue.maxBytes, { min: 1, infinite: true })
-    checkMs('queue.ttlMs', queue.ttlMs)
-    if (!['drop-oldest', 'drop-newest', 'reject'].includes(queue.overflow)) {
-      throw invalidOption(
-        `queue.overflow must be 'drop-oldest', 'drop-newest' or 'reject' (got ${String(queue.overflow)})`,
-      )
-    }
+  const queue = o.queue !== false && { ...DEFAULTS.queue, ...o.queue }
+  if (queue) {
+    checkNumbers('queue.', queue, DEFAULTS.queue)
+    checkOneOf('queue.overflow', queue.overflow, ['drop-oldest', 'drop-newest', 'reject'])
   }
-
-  let heartbeat: ResolvedOptions['heartbeat'] = false
-  if (o.heartbeat) {
-    heartbeat = { ...DEFAULTS.heartbeat, ...(o.heartbeat === true ? {} : o.heartbeat) }
-    checkMs('heartbeat.intervalMs', heartbeat.intervalMs, { min: 1 })
-    checkMs('heartbeat.timeoutMs', heartbeat.timeoutMs, { min: 1 })
-    checkMs('heartbeat.probeTimeoutMs', heartbeat.probeTimeoutMs, { min: 1 })
+  // `{ ...true }` is `{}`: `heartbeat: true` takes every default.
+  const heartbeat = !!o.heartbeat && { ...DEFAULTS.heartbeat, ...(o.heartbeat as HeartbeatOptions) }
+  if (heartbeat) {
+    checkNumbers('heartbeat.', heartbeat, DEFAULTS.heartbeat)
     checkFunction('heartbeat.ping', heartbeat.ping)
     checkFunction('heartbeat.isPong', heartbeat.isPong)
+    // A custom ping needs its own way to recognise the pong.
     if (!heartbeat.ping !== !heartbeat.isPong) {
       throw invalidOption(
-        'heartbeat: pass both ping and isPong (a custom ping needs a way to see its pong), or neither',
+        'heartbeat: pass both ping and isPong (to recognise its pong), or neither',
       )
     }
   }
@@ -322,45 +313,28 @@ export function resolveOptions<S extends SocketSchema>(
   if (network && typeof network.target?.addEventListener !== 'function') {
     throw invalidOption('network.target must be an EventTarget (or pass network: false)')
   }
-  const clock = o.clock ?? systemClock
 
-  return {
+  const resolved = {
     protocols,
-    WebSocket: WebSocketCtor,
-    binaryType: o.binaryType ?? DEFAULTS.binaryType,
-    autoConnect: o.autoConnect ?? DEFAULTS.autoConnect,
-    retry,
-    maxAttempts: checkMs('maxAttempts', o.maxAttempts ?? DEFAULTS.maxAttempts, {
-      min: 1,
-      infinite: true,
-    }),
-    minUptimeMs: checkMs('minUptimeMs', o.minUptimeMs ?? DEFAULTS.minUptimeMs),
-    connectTimeoutMs: checkMs('connectTimeoutMs', o.connectTimeoutMs ?? DEFAULTS.connectTimeoutMs, {
-      min: 1,
-    }),
+    WebSocket,
+    retry: typeof o.retry === 'function' ? o.retry : exponentialBackoff(o.retry ?? {}, random),
     shouldReconnect: o.shouldReconnect,
     queue,
-    highWaterMarkBytes: checkMs(
-      'highWaterMarkBytes',
-      o.highWaterMarkBytes ?? DEFAULTS.highWaterMarkBytes,
-      {
-        infinite: true,
-      },
-    ),
     heartbeat,
     auth: o.auth === undefined ? undefined : resolveAuth(o.auth),
     codec,
-    requestTimeoutMs: checkMs('requestTimeoutMs', o.requestTimeoutMs ?? DEFAULTS.requestTimeoutMs, {
-      min: 1,
-    }),
-    maxMessageBytes: checkMs('maxMessageBytes', o.maxMessageBytes ?? DEFAULTS.maxMessageBytes, {
-      min: 1,
-      infinite: true,
-    }),
     validate: (o.validate ?? {}) as SchemaValidators<UntypedSchema>,
     network,
-    clock,
+    clock: o.clock ?? systemClock,
     random,
     logger: o.logger ?? silentLogger,
+  } as ResolvedOptions
+  // The plain options: `undefined` means the default, as if the option were not given.
+  for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+    if (typeof DEFAULTS[key] !== 'object')
+      (resolved as never as Record<string, unknown>)[key] = o[key] ?? DEFAULTS[key]
   }
+  checkNumbers('', resolved, DEFAULTS)
+  checkOneOf('binaryType', resolved.binaryType, ['arraybuffer', 'blob'])
+  return resolved
 }

@@ -4,7 +4,7 @@ import { TimerSlot } from './clock.ts'
 import { type CloseInfo, HEARTBEAT_TIMEOUT_CODE } from './close-codes.ts'
 import type { Envelope, MessageData } from './codec.ts'
 import { type ConnectionState, canTransition } from './connection-state.ts'
-import { Dispatcher, type RequestOptions } from './dispatch.ts'
+import { createDispatcher, type Dispatcher, type RequestOptions } from './dispatch.ts'
 import { SafeEmitter } from './emitter.ts'
 import { SocketError, UnauthorizedError } from './errors.ts'
 import type {
@@ -14,7 +14,7 @@ import type {
   SocketSnapshot,
   SocketStats,
 } from './events.ts'
-import { Heartbeat } from './heartbeat.ts'
+import { createHeartbeat, type Heartbeat } from './heartbeat.ts'
 import { type NetworkSignal, watchNetwork } from './network.ts'
 import {
   checkUrl,
@@ -25,7 +25,6 @@ import {
   type UrlProvider,
   type WebSocketLike,
 } from './options.ts'
-import { Outbox, type SendResult } from './outbox.ts'
 import { planReconnect } from './retry-policy.ts'
 import type {
   DataArgs,
@@ -40,9 +39,16 @@ import type {
   SocketSchema,
   UntypedSchema,
 } from './schema.ts'
-import { type Frame, frameBytes, type QueuedMessage } from './send-queue.ts'
+import {
+  createSendQueue,
+  type Frame,
+  frameBytes,
+  type QueuedMessage,
+  type SendQueue,
+  type SendResult,
+} from './send-queue.ts'
 import { SnapshotStore } from './snapshot.ts'
-import { TokenRenewal } from './token-renewal.ts'
+import { createTokenRenewal, type TokenRenewal } from './token-renewal.ts'
 
 export type { SendResult }
 
@@ -80,7 +86,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   readonly #events: SafeEmitter
   /** Created on first use: an idle socket with no handlers and no requests needs none. */
   #dispatcherInstance: Dispatcher | null = null
-  readonly #outbox: Outbox
+  readonly #queue: SendQueue
   readonly #heartbeat: Heartbeat | null
   readonly #isPong: ((data: unknown) => boolean) | undefined
   /** The retry delay or the connect timeout: never both at once. */
@@ -125,10 +131,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#o = resolveOptions(options)
     this.#events = new SafeEmitter((event, error) => {
       if (event === 'error') this.#o.logger.error('an error listener threw', { error })
-      else
-        this.#report(
-          new SocketError('HANDLER_FAILED', `a "${event}" listener threw`, { cause: error }),
-        )
+      else this.#report(handlerFailed(`a "${event}" listener`, error))
     })
     this.#store = new SnapshotStore(
       {
@@ -141,10 +144,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
         lastClose: null,
         lastError: null,
       },
-      (error) =>
-        this.#report(
-          new SocketError('HANDLER_FAILED', 'a snapshot subscriber threw', { cause: error }),
-        ),
+      (error) => this.#report(handlerFailed('a snapshot subscriber', error)),
     )
     // A path ('/ws') can only be resolved against a page's location: during server-side
     // rendering there is none, so it is checked when an attempt is made instead.
@@ -155,10 +155,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     const { clock, queue, heartbeat } = this.#o
     this.#timer = new TimerSlot(clock)
     this.#renewal = this.#o.auth
-      ? new TokenRenewal(this.#o.auth, clock, {
+      ? createTokenRenewal(this.#o.auth, clock, {
           sendAuth: (token) => {
             this.#token = token
-            this.#sendControl(() => this.#encode({ type: '$auth', data: { token: token.token } }))
+            this.#sendControl(() => this.#authFrame(token))
           },
           reconnectWith: (token) => {
             this.#nextToken = token
@@ -170,7 +170,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
           report: (error) => this.#report(error),
         })
       : null
-    this.#outbox = new Outbox(queue, this.#o.highWaterMarkBytes, clock, {
+    this.#queue = createSendQueue(queue, this.#o.highWaterMarkBytes, clock, {
       dropped: (message, reason) => {
         this.#stats.messagesDropped++
         this.#events.emit('drop', { message, reason })
@@ -182,7 +182,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     })
     this.#isPong = heartbeat ? heartbeat.isPong : undefined
     this.#heartbeat = heartbeat
-      ? new Heartbeat(heartbeat, clock, {
+      ? createHeartbeat(heartbeat, clock, {
           sendPing: () =>
             this.#sendControl(() =>
               heartbeat.ping ? heartbeat.ping() : this.#encode({ type: '$ping', id: nanoid() }),
@@ -212,8 +212,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   get stats(): SocketStats {
     return {
       ...this.#stats,
-      queuedMessages: this.#outbox.length,
-      queuedBytes: this.#outbox.bytes,
+      queuedMessages: this.#queue.length,
+      queuedBytes: this.#queue.bytes,
       pendingRequests: this.#dispatcherInstance?.pendingCount ?? 0,
       rttMs: this.#store.current.rttMs,
     }
@@ -260,7 +260,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#openedInSession = false
     this.#suspended = false
     this.#retryFloorAt = 0
-    this.#outbox.accepting = true
+    this.#queue.accepting = true
     this.#lostAt = this.#o.clock.now()
     if (this.#o.network) {
       this.#stopNetwork = watchNetwork(this.#o.network, (signal) => this.#onNetwork(signal))
@@ -312,12 +312,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    */
   send<K extends OutgoingType<S>>(type: K, ...[data]: DataArgs<OutgoingOf<S>[K]>): SendResult {
     checkType(type)
-    return this.#outbox.submit(this.#encode(data === undefined ? { type } : { type, data }), type)
+    return this.#queue.submit(this.#encode(data === undefined ? { type } : { type, data }), type)
   }
 
   /** Sends a frame as is, bypassing the codec; same queue rules as `send()`. */
   sendRaw(data: Frame): SendResult {
-    return this.#outbox.submit(data, undefined)
+    return this.#queue.submit(data, undefined)
   }
 
   /**
@@ -344,7 +344,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       })
       if (!request.cancelled) {
         try {
-          this.#outbox.submit(frame, type, request)
+          this.#queue.submit(frame, type, request)
         } catch (error) {
           request.fail(error as SocketError)
         }
@@ -360,12 +360,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * buffer has drained. Rejects with `CLOSED` if the socket is closed first.
    */
   flush(): Promise<void> {
-    return this.#outbox.flush()
+    return this.#queue.flush()
   }
 
   /** Removes and returns the unsent messages, e.g. to hand them to another socket. */
   takeQueued(): QueuedMessage[] {
-    return this.#outbox.take()
+    return this.#queue.take()
   }
 
   /**
@@ -374,7 +374,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * On a closed socket, or with `queue: false`, they are reported through `drop`.
    */
   adoptQueued(messages: readonly QueuedMessage[]): void {
-    this.#outbox.adopt(messages)
+    this.#queue.adopt(messages)
   }
 
   // ── Attempts ────────────────────────────────────────────────────────────────────────
@@ -438,7 +438,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       }
       ws = new Ctor(handshake.url, (init as unknown as string[]) ?? handshake.protocols)
     } catch (error) {
-      this.#attemptFailed(generation, this.#connectionFailed(error))
+      this.#attemptFailed(generation, String((error as Error)?.message ?? error))
       return
     }
     this.#stats.connectAttempts++
@@ -451,22 +451,13 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       if (generation !== this.#generation) return
       const close = { code: event.code, reason: event.reason, wasClean: event.wasClean }
       if (this.#state === 'open') this.#connectionEnded(close, 'connection-lost')
-      else
-        this.#attemptFailed(
-          generation,
-          this.#connectionFailed(`closed with ${event.code} before opening`),
-          close,
-        )
+      else this.#attemptFailed(generation, `closed with ${event.code} before opening`, close)
     }
     // Node 22 reports a refused connection with `error` and no `close` at all, so an error
     // before open ends the attempt here. After open, the `close` that follows decides.
     ws.onerror = (event: { message?: string }) => {
-      if (generation === this.#generation && this.#state !== 'open') {
-        this.#attemptFailed(
-          generation,
-          this.#connectionFailed(event?.message ?? 'connection error'),
-        )
-      }
+      if (this.#state !== 'open')
+        this.#attemptFailed(generation, event?.message ?? 'connection error')
     }
     this.#o.logger.debug('connecting', { url: this.#redact(handshake.url) })
   }
@@ -476,9 +467,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     let authFrame: Frame | undefined
     if (auth?.placement === 'message' && this.#token) {
       try {
-        authFrame = this.#encode({ type: '$auth', data: { token: this.#token.token } })
+        authFrame = this.#authFrame(this.#token)
       } catch (error) {
-        this.#attemptFailed(generation, asSocketError(error, 'ENCODE_FAILED'))
+        this.#attemptFailed(generation, error as SocketError) // #encode throws ENCODE_FAILED
         return
       }
     }
@@ -502,14 +493,14 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // straight out, ahead of the queue), then the queue, then new sends.
     let protocol = ws.protocol
     if (auth?.placement === 'protocol' && protocol.startsWith(`${auth.param}.`)) protocol = ''
-    this.#outbox.attach(ws)
-    this.#outbox.priority = true
+    this.#queue.attach(ws)
+    this.#queue.priority = true
     try {
       this.#events.emit('open', { reconnected, protocol })
     } finally {
-      this.#outbox.priority = false
+      this.#queue.priority = false
     }
-    if (this.#ws === ws) this.#outbox.drain()
+    if (this.#ws === ws) this.#queue.drain()
   }
 
   #onMessage(data: MessageData): void {
@@ -553,7 +544,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     try {
       return (this.#isPong as (data: unknown) => boolean)(data)
     } catch (error) {
-      this.#report(new SocketError('HANDLER_FAILED', 'heartbeat.isPong threw', { cause: error }))
+      this.#report(handlerFailed('heartbeat.isPong', error))
       return false
     }
   }
@@ -575,8 +566,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   // ── Losing a connection, deciding what next ─────────────────────────────────────────
 
-  #attemptFailed(generation: number, error: SocketError, close?: CloseInfo): void {
+  /** A string is the runtime's own description of the failure; it may quote the URL and its token. */
+  #attemptFailed(generation: number, error: SocketError | string, close?: CloseInfo): void {
     if (generation !== this.#generation) return
+    if (typeof error === 'string') error = new SocketError('CONNECTION_FAILED', this.#redact(error))
     this.#store.update({ lastError: error })
     this.#report(error)
     // An `error` listener or a subscriber may have closed the socket meanwhile.
@@ -659,7 +652,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#isOpen = false
     this.#generation++
     this.#timer.clear()
-    this.#outbox.attach(null)
+    this.#queue.attach(null)
     this.#renewal?.stop()
     this.#heartbeat?.stop()
     this.#pending?.abort()
@@ -691,7 +684,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       this.#authFailures = 0
     }
     this.#lostAt = now
-    if (this.#dispatcherInstance) this.#outbox.requeue(this.#dispatcherInstance.connectionLost(now))
+    if (this.#dispatcherInstance) this.#queue.requeue(this.#dispatcherInstance.connectionLost(now))
   }
 
   /** Releases what outlives a connection: network listeners, requests, the queue, waiters. */
@@ -701,49 +694,39 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#token = null
     this.#nextToken = null
     this.#dispatcherInstance?.rejectAll(error)
-    this.#outbox.close(error)
+    this.#queue.close(error)
   }
 
   // ── Network and page signals ────────────────────────────────────────────────────────
 
   #onNetwork(signal: NetworkSignal): void {
     const state = this.#state
-    const waiting = state === 'reconnecting' && this.#ws === null && this.#pending === null
     this.#o.logger.debug('network signal', { signal, state })
-    switch (signal) {
-      case 'offline':
-        // Attempts now would fail and burn the attempt budget: wait for `online`.
-        this.#store.update({ online: false })
-        if (waiting) {
-          this.#timer.clear()
-          this.#store.update({ nextRetryAt: null })
-        }
-        if (state === 'open') this.#heartbeat?.probe()
-        break
-      case 'online':
-      case 'wake':
-        if (signal === 'online') this.#store.update({ online: true })
-        if (state === 'open') this.#heartbeat?.probe()
-        else this.#retryNow()
-        break
-      case 'suspend':
-        // Close cleanly so the page may enter the back/forward cache; resume on `restore`.
-        if (state === 'open' || state === 'connecting' || state === 'reconnecting') {
-          this.#suspended = true
-          this.#announceReconnect(
-            { code: 1000, reason: 'page suspended', wasClean: true },
-            'page-suspended',
-            null,
-          )
-        }
-        break
-      case 'restore':
-        if (this.#suspended) {
-          this.#suspended = false
-          this.#retryNow()
-        }
-        break
+    if (signal === 'suspend') {
+      // Close cleanly so the page may enter the back/forward cache; resume on `restore`.
+      if (state === 'open' || state === 'connecting' || state === 'reconnecting') {
+        this.#suspended = true
+        const close = { code: 1000, reason: 'page suspended', wasClean: true }
+        this.#announceReconnect(close, 'page-suspended', null)
+      }
+      return
     }
+    if (signal === 'restore') {
+      if (!this.#suspended) return
+      this.#suspended = false // so the state is `reconnecting`, never `open`
+    } else if (signal !== 'wake') this.#store.update({ online: signal === 'online' })
+    if (state === 'open') this.#heartbeat?.probe()
+    else if (signal !== 'offline') this.#retryNow()
+    else if (this.#waiting()) {
+      // Attempts now would fail and burn the attempt budget: wait for `online`.
+      this.#timer.clear()
+      this.#store.update({ nextRetryAt: null })
+    }
+  }
+
+  /** Between attempts: reconnecting, with no native socket and no attempt in progress. */
+  #waiting(): boolean {
+    return this.#state === 'reconnecting' && this.#ws === null && this.#pending === null
   }
 
   /**
@@ -787,8 +770,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * before the floor the server asked for (1013, `retry-after`).
    */
   #retryNow(): void {
-    if (this.#state !== 'reconnecting' || this.#ws !== null || this.#pending !== null) return
-    if (this.#suspended || !this.#online()) return
+    if (!this.#waiting() || this.#suspended || !this.#online()) return
     const waitMs = this.#retryFloorAt - this.#o.clock.now()
     if (waitMs <= 0) {
       this.#attempt(this.#retryReason())
@@ -806,7 +788,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   /** The queue count in the snapshot is updated once per burst of sends, not per message. */
   get #dispatcher(): Dispatcher {
-    this.#dispatcherInstance ??= new Dispatcher({
+    this.#dispatcherInstance ??= createDispatcher({
       clock: this.#o.clock,
       report: (error) => this.#report(error),
       unhandled: (envelope) => this.#events.emit('unhandled', envelope),
@@ -821,10 +803,14 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#queueCountDirty = true
     queueMicrotask(() => {
       this.#queueCountDirty = false
-      const queuedMessages = this.#outbox.length
+      const queuedMessages = this.#queue.length
       if (queuedMessages !== this.#store.current.queuedMessages)
         this.#store.update({ queuedMessages })
     })
+  }
+
+  #authFrame({ token }: ResolvedToken): Frame {
+    return this.#encode({ type: '$auth', data: { token } })
   }
 
   #encode(envelope: Envelope): Frame {
@@ -865,12 +851,6 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #redact(text: string): string {
     return redact(text, this.#token?.token ?? null)
   }
-
-  #connectionFailed(cause: unknown): SocketError {
-    const message =
-      typeof cause === 'string' ? cause : ((cause as Error)?.message ?? 'connection failed')
-    return new SocketError('CONNECTION_FAILED', this.#redact(message))
-  }
 }
 
 function checkType(type: unknown): void {
@@ -880,6 +860,10 @@ function checkType(type: unknown): void {
       `message type must be a non-empty string not starting with "$" (got ${String(type)})`,
     )
   }
+}
+
+function handlerFailed(what: string, cause: unknown): SocketError {
+  return new SocketError('HANDLER_FAILED', `${what} threw`, { cause })
 }
 
 function asSocketError(error: unknown, code: SocketError['code']): SocketError {

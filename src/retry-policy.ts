@@ -1,6 +1,6 @@
 import type { RandomSource } from './clock.ts'
-import { type CloseInfo, classifyClose, retryAfterHintMs } from './close-codes.ts'
-import { invalidOption, SocketError, type SocketErrorCode } from './errors.ts'
+import { AUTH_CODES, type CloseInfo, classifyClose, retryAfterHintMs } from './close-codes.ts'
+import { checkOneOf, invalidOption, SocketError, type SocketErrorCode } from './errors.ts'
 
 export interface RetryContext {
   /** 1 for the first retry after a drop or failed attempt, 2 for the next, and so on. */
@@ -56,16 +56,14 @@ export function exponentialBackoff(
   random: RandomSource = Math.random,
 ): RetryPolicy {
   const { initialDelayMs, factor, maxDelayMs, jitter } = { ...DEFAULT_BACKOFF, ...options }
-  if (!(initialDelayMs >= 0) || !(maxDelayMs >= initialDelayMs) || !(factor >= 1)) {
+  if (!(initialDelayMs >= 0 && maxDelayMs >= initialDelayMs && factor >= 1)) {
     throw invalidOption(
       'retry: need 0 <= initialDelayMs <= maxDelayMs and factor >= 1 ' +
         `(got initialDelayMs=${initialDelayMs}, maxDelayMs=${maxDelayMs}, factor=${factor})`,
     )
   }
   // Checked here because any other value would silently behave like 'equal'.
-  if (jitter !== 'full' && jitter !== 'equal' && jitter !== 'none') {
-    throw invalidOption(`retry: jitter must be 'full', 'equal' or 'none' (got ${String(jitter)})`)
-  }
+  checkOneOf('retry: jitter', jitter, ['full', 'equal', 'none'])
   return ({ attempt }) => {
     const bound = Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, attempt - 1))
     if (jitter === 'none') return bound
@@ -82,11 +80,11 @@ export function fromDelays(
   delaysMs: readonly number[],
   { repeatLast = false }: { repeatLast?: boolean } = {},
 ): RetryPolicy {
-  if (delaysMs.length === 0 || !delaysMs.every((d) => Number.isFinite(d) && d >= 0)) {
-    throw invalidOption('fromDelays: pass a non-empty array of delays in milliseconds, each >= 0')
+  if (!delaysMs.length || !delaysMs.every((d) => Number.isFinite(d) && d >= 0)) {
+    throw invalidOption('fromDelays: pass a non-empty array of delays in ms, each >= 0')
   }
   const table = [...delaysMs]
-  return ({ attempt }) => table[attempt - 1] ?? (repeatLast ? (table.at(-1) ?? null) : null)
+  return ({ attempt }) => table[attempt - 1] ?? (repeatLast ? (table.at(-1) as number) : null)
 }
 
 /** An auth failure, refreshed once and failed again, is final. */
@@ -129,38 +127,41 @@ export function planReconnect(
   report: (error: SocketError) => void,
 ): ReconnectPlan {
   const { close, authConfigured } = input
-  let { action, minDelayMs = 0 } = classifyClose(close.code, authConfigured)
+  const { code, reason } = close
+  let { action, minDelayMs = 0 } = classifyClose(code, authConfigured)
   try {
     const override = input.shouldReconnect?.(close)
     if (override !== undefined) action = override ? 'reconnect' : 'stop'
   } catch (error) {
     report(new SocketError('HANDLER_FAILED', 'shouldReconnect threw', { cause: error }))
   }
-  const closedWith = (code: SocketErrorCode, what: string): ReconnectPlan => ({
+  const stop = (
+    errorCode: SocketErrorCode,
+    message: string,
+    details: Record<string, unknown> = { code },
+  ): ReconnectPlan => ({
     action: 'stop',
-    error: new SocketError(
-      code,
-      `${what} (${close.code}${close.reason ? ` ${close.reason}` : ''})`,
-      {
-        details: { code: close.code },
-      },
-    ),
+    error: new SocketError(errorCode, message, { details }),
   })
+  const closed = `(${code}${reason ? ` ${reason}` : ''})`
   if (action === 'stop') {
-    if (close.code === 1000) return { action: 'stop', error: null }
-    // Without auth an auth code stops, and says why.
-    // 1008 is a generic policy violation: only the dedicated auth codes say "unauthorized".
-    const unauthorized =
-      !authConfigured &&
-      close.code !== 1008 &&
-      classifyClose(close.code, true).action === 'refresh-auth'
-    return unauthorized
-      ? closedWith('UNAUTHORIZED', 'the server refused the connection as unauthorized')
-      : closedWith('CLOSED_BY_SERVER', 'the server closed the connection')
+    if (code === 1000) return { action, error: null }
+    // Without auth an auth code stops, and the error code says why. 1008 is a generic policy
+    // violation: only the dedicated auth codes say "unauthorized".
+    return !authConfigured && AUTH_CODES.includes(code)
+      ? stop(
+          'UNAUTHORIZED',
+          `the server refused the connection as unauthorized ${closed}: configure auth`,
+        )
+      : stop('CLOSED_BY_SERVER', `the server closed the connection ${closed}`)
   }
-  const authFailures = action === 'refresh-auth' ? input.authFailures + 1 : input.authFailures
+  const refreshAuth = action === 'refresh-auth'
+  const authFailures = refreshAuth ? input.authFailures + 1 : input.authFailures
   if (authFailures >= MAX_AUTH_FAILURES) {
-    return closedWith('UNAUTHORIZED', 'the server rejected the credentials again after a refresh')
+    return stop(
+      'UNAUTHORIZED',
+      `the server refused the credentials again after a refresh ${closed}`,
+    )
   }
   const failures = input.failures + 1
   let delayMs: number | null = null
@@ -177,23 +178,17 @@ export function planReconnect(
     }
   }
   if (delayMs === null || !(delayMs >= 0)) {
-    return {
-      action: 'stop',
-      error: new SocketError(
-        'RETRIES_EXHAUSTED',
-        `gave up after ${failures - 1} reconnect attempts`,
-        {
-          details: { attempts: failures - 1 },
-        },
-      ),
-    }
+    return stop('RETRIES_EXHAUSTED', `gave up after ${failures - 1} reconnect attempts`, {
+      attempts: failures - 1,
+    })
   }
+  const floorMs = Math.max(minDelayMs, retryAfterHintMs(reason))
   return {
     action: 'retry',
-    delayMs: Math.max(delayMs, minDelayMs, retryAfterHintMs(close.reason)),
-    floorMs: Math.max(minDelayMs, retryAfterHintMs(close.reason)),
+    delayMs: Math.max(delayMs, floorMs),
+    floorMs,
     failures,
     authFailures,
-    refreshAuth: action === 'refresh-auth',
+    refreshAuth,
   }
 }

@@ -5,38 +5,28 @@ import type { SocketSnapshot } from './events.ts'
  * new frozen object only when a field really changed, and subscribers called after it.
  */
 export class SnapshotStore {
-  #current: SocketSnapshot
-  /** Created on first subscribe: most sockets never have a subscriber. */
-  #subscribers: Set<() => void> | null = null
+  /** The latest snapshot; only `update` replaces it. */
+  declare current: SocketSnapshot
+  readonly #subscribers = new Set<() => void>()
   readonly #onSubscriberError: (error: unknown) => void
 
   constructor(initial: SocketSnapshot, onSubscriberError: (error: unknown) => void) {
-    this.#current = Object.freeze(initial)
+    this.current = Object.freeze(initial)
     this.#onSubscriberError = onSubscriberError
   }
 
-  get current(): SocketSnapshot {
-    return this.#current
-  }
-
   subscribe(listener: () => void): () => void {
-    this.#subscribers ??= new Set()
     this.#subscribers.add(listener)
     return () => {
-      this.#subscribers?.delete(listener)
+      this.#subscribers.delete(listener)
     }
   }
 
   update(patch: Partial<SocketSnapshot>): void {
-    const previous = this.#current
-    let changed = false
-    for (const key in patch) {
-      if (previous[key as keyof SocketSnapshot] !== patch[key as keyof SocketSnapshot])
-        changed = true
-    }
-    if (!changed) return
-    this.#current = Object.freeze({ ...previous, ...patch })
-    if (!this.#subscribers) return
+    const previous = this.current
+    const keys = Object.keys(patch) as (keyof SocketSnapshot)[]
+    if (keys.every((key) => previous[key] === patch[key])) return
+    this.current = Object.freeze({ ...previous, ...patch })
     // A copy: a subscriber that unsubscribes (or subscribes another) mid-loop changes nothing now.
     for (const subscriber of [...this.#subscribers]) {
       try {

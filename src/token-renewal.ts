@@ -17,8 +17,9 @@ export function renewalDelayMs(
   renewBeforeMs: number,
 ): number | null {
   const remainingMs = expiresAt - now
-  if (remainingMs <= 0) return null
-  return Math.max(remainingMs - renewBeforeMs, remainingMs / 3, MIN_RENEW_DELAY_MS)
+  return remainingMs > 0
+    ? Math.max(remainingMs - renewBeforeMs, remainingMs / 3, MIN_RENEW_DELAY_MS)
+    : null
 }
 
 export interface RenewalHooks {
@@ -35,58 +36,61 @@ export interface RenewalHooks {
  * Renews the token of an open connection before it expires, on one timer. `stop()`
  * (when the connection ends) clears the timer and abandons a fetch in flight.
  */
-export class TokenRenewal {
-  readonly #auth: ResolvedAuth
-  readonly #clock: Clock
-  readonly #hooks: RenewalHooks
-  readonly #timer: TimerSlot
-  #fetch: AbortController | null = null
-
-  constructor(auth: ResolvedAuth, clock: Clock, hooks: RenewalHooks) {
-    this.#auth = auth
-    this.#clock = clock
-    this.#hooks = hooks
-    this.#timer = new TimerSlot(clock)
-  }
-
+export interface TokenRenewal {
   /** Plans the renewal of the token the open connection uses (nothing without `expiresAt`). */
-  schedule(token: ResolvedToken): void {
-    if (token.expiresAt === null) return
-    const delayMs = renewalDelayMs(token.expiresAt, this.#clock.now(), this.#auth.renewBeforeMs)
-    if (delayMs !== null) this.#timer.set(() => void this.#renew(), delayMs)
+  schedule(token: ResolvedToken): void
+  stop(): void
+}
+
+// State lives in closure variables rather than private fields: they minify to single letters.
+export function createTokenRenewal(
+  auth: ResolvedAuth,
+  clock: Clock,
+  hooks: RenewalHooks,
+): TokenRenewal {
+  const timer = new TimerSlot(clock)
+  /** The renewal fetch in flight, if any. */
+  let fetch: AbortController | null = null
+
+  const renew = (): void => {
+    const mine = new AbortController()
+    fetch = mine
+    // Discards the outcome of a fetch that `stop()` (or a newer renewal) abandoned.
+    const ifCurrent =
+      <T>(act: (value: T) => void) =>
+      (value: T): void => {
+        if (fetch !== mine) return
+        fetch = null
+        act(value)
+      }
+    obtainToken(auth, { reason: 'renew', forceRefresh: true, attempt: 0 }, clock, mine).then(
+      ifCurrent((token: ResolvedToken) => {
+        if (auth.placement === 'message') {
+          hooks.sendAuth(token)
+          schedule(token)
+        } else hooks.reconnectWith(token)
+      }),
+      ifCurrent((error: unknown) => {
+        if (error instanceof UnauthorizedError) hooks.unauthorized(error)
+        // Otherwise the server closes with an auth code at expiry, and the normal path retries.
+        else
+          hooks.report(
+            error instanceof SocketError ? error : new SocketError('AUTH_FAILED', String(error)),
+          )
+      }),
+    )
   }
 
-  stop(): void {
-    this.#timer.clear()
-    this.#fetch?.abort()
-    this.#fetch = null
+  const schedule = ({ expiresAt }: ResolvedToken): void => {
+    const delayMs = expiresAt && renewalDelayMs(expiresAt, clock.now(), auth.renewBeforeMs)
+    if (delayMs) timer.set(renew, delayMs)
   }
 
-  async #renew(): Promise<void> {
-    const fetch = new AbortController()
-    this.#fetch = fetch
-    let token: ResolvedToken
-    try {
-      const context = { reason: 'renew', forceRefresh: true, attempt: 0 } as const
-      token = await obtainToken(this.#auth, context, this.#clock, fetch)
-    } catch (error) {
-      if (this.#fetch !== fetch) return // stopped meanwhile
-      this.#fetch = null
-      if (error instanceof UnauthorizedError) this.#hooks.unauthorized(error)
-      // Otherwise the server closes with an auth code at expiry, and the normal path retries.
-      else
-        this.#hooks.report(
-          error instanceof SocketError ? error : new SocketError('AUTH_FAILED', String(error)),
-        )
-      return
-    }
-    if (this.#fetch !== fetch) return // stopped meanwhile
-    this.#fetch = null
-    if (this.#auth.placement === 'message') {
-      this.#hooks.sendAuth(token)
-      this.schedule(token)
-    } else {
-      this.#hooks.reconnectWith(token)
-    }
+  const stop = (): void => {
+    timer.clear()
+    fetch?.abort()
+    fetch = null
   }
+
+  return { schedule, stop }
 }

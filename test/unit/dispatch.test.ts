@@ -391,6 +391,20 @@ describe('request / response', () => {
     socket.close()
   })
 
+  it('a re-queued idempotent request that times out leaves the queue at once', async () => {
+    const { socket, open } = setup()
+    const ws = open()
+    const pending = watch(socket.request('read', 1, { idempotent: true, timeoutMs: 500 }))
+    ws.serverClose(1006)
+    await settle()
+    expect(socket.stats).toMatchObject({ queuedMessages: 1, pendingRequests: 1 })
+    await vi.advanceTimersByTimeAsync(500)
+    expect(pending.error).toMatchObject({ code: 'REQUEST_TIMEOUT' })
+    // It no longer holds a slot or bytes of the bounded queue.
+    expect(socket.stats).toMatchObject({ queuedMessages: 0, queuedBytes: 0, pendingRequests: 0 })
+    socket.close()
+  })
+
   it('close() rejects sent and queued requests with CLOSED, and later ones too', async () => {
     const { socket, open } = setup()
     const ws = open()

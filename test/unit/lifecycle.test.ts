@@ -226,6 +226,23 @@ describe('construction', () => {
     [{ shouldReconnect: 'yes' }, /shouldReconnect must be a function/],
     [{ random: 0.5 }, /random must be a function/],
     [{ network: { target: {} } }, /network\.target must be an EventTarget/],
+    [{ heartbeat: { ping: () => 'p' } }, /pass both ping and isPong/],
+    [
+      { codec: { encode: JSON.stringify } },
+      /codec must have encode\(envelope\) and decode\(data\)/,
+    ],
+    [
+      { auth: { getToken: (): string => 't', timeoutMs: 0 } },
+      /auth\.timeoutMs must be a finite number >= 1 \(got 0\)/,
+    ],
+    [
+      { auth: { getToken: (): string => 't', timeoutMs: Number.NaN } },
+      /auth\.timeoutMs .*\(got NaN\)/,
+    ],
+    [
+      { auth: { getToken: (): string => 't', renewBeforeMs: -1 } },
+      /auth\.renewBeforeMs must be a finite number >= 0/,
+    ],
   ])('throws INVALID_OPTIONS with a helpful message for %o', (options, message) => {
     const factory = fakeWebSocketFactory()
     expectSocketError(

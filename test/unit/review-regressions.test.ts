@@ -456,3 +456,101 @@ function stringify(value: unknown): string {
         : v,
   )
 }
+
+// Pinned after the review of the bundle-size rewrite: messages that must still say what
+// happened and how to fix it, and behaviour the rewrite changed on purpose.
+describe('review of the bundle-size rewrite', () => {
+  it('an auth close code without auth configured says unauthorized and points at the fix', async () => {
+    const h = setup()
+    const ws = await h.open()
+    ws.serverClose(4001, 'bad token')
+    const [error] = h.of('error')
+    expect(error).toMatchObject({ code: 'UNAUTHORIZED' })
+    expect(error?.message).toBe(
+      'the server refused the connection as unauthorized (4001 bad token): configure auth',
+    )
+  })
+
+  it('a WebSocket constructor that throws a string keeps its text', async () => {
+    const h = setup({
+      WebSocket: function blocked() {
+        throw 'blocked by CSP'
+      } as unknown as SocketOptions['WebSocket'],
+      retry: () => null,
+    })
+    h.socket.connect()
+    await settle()
+    expect(h.of('error')[0]).toMatchObject({ code: 'CONNECTION_FAILED', message: 'blocked by CSP' })
+  })
+
+  it('an auth provider that never answers names auth.timeoutMs and the time', async () => {
+    const h = setup({ auth: { getToken: () => new Promise<string>(() => {}), timeoutMs: 500 } })
+    h.socket.connect()
+    await settle()
+    await vi.advanceTimersByTimeAsync(500)
+    expect(h.of('error')[0]).toMatchObject({
+      code: 'AUTH_FAILED',
+      message: 'auth.getToken gave no token within 500 ms (auth.timeoutMs)',
+    })
+  })
+
+  it('a re-queued idempotent request that is aborted leaves the queue at once', async () => {
+    const h = setup()
+    const ws = await h.open()
+    const controller = new AbortController()
+    const pending = h.socket
+      .request('read', 1, { idempotent: true, signal: controller.signal })
+      .catch((error: unknown) => error)
+    ws.serverClose(1006)
+    await settle()
+    expect(h.socket.stats).toMatchObject({ queuedMessages: 1, pendingRequests: 1 })
+    controller.abort()
+    expect(await pending).toMatchObject({ code: 'ABORTED' })
+    expect(h.socket.stats).toMatchObject({ queuedMessages: 0, queuedBytes: 0, pendingRequests: 0 })
+  })
+
+  it('binaryType: null means the default, like undefined', async () => {
+    const h = setup({ binaryType: null as unknown as 'blob' })
+    expect((await h.open()).binaryType).toBe('arraybuffer')
+  })
+
+  it('a validator may return any thenable, not only a Promise of this realm', async () => {
+    const thenable = (value: unknown) => ({
+      // biome-ignore lint/suspicious/noThenProperty: a thenable is what this test is about
+      then: (ok: (result: unknown) => void) => ok({ value }),
+    })
+    const h = setup({
+      validate: {
+        incoming: {
+          chat: {
+            '~standard': {
+              version: 1,
+              vendor: 'test',
+              validate: (d: unknown) => thenable({ checked: d }),
+            },
+          },
+        },
+      } as never,
+    })
+    const received: unknown[] = []
+    h.socket.onMessage('chat', (data) => received.push(data))
+    const ws = await h.open()
+    ws.receive({ type: 'chat', data: 1 })
+    await settle()
+    expect(received).toEqual([{ checked: 1 }])
+  })
+
+  it('a handler added while a message is dispatched first sees the next message', async () => {
+    const h = setup()
+    const seen: string[] = []
+    const off = h.socket.onMessage('chat', (data) => {
+      seen.push(`first:${data}`)
+      h.socket.onMessage('chat', (later) => seen.push(`added:${later}`))
+      off()
+    })
+    const ws = await h.open()
+    ws.receive({ type: 'chat', data: 1 })
+    ws.receive({ type: 'chat', data: 2 })
+    expect(seen).toEqual(['first:1', 'added:2'])
+  })
+})
