@@ -63,106 +63,110 @@ const REPROBED = 3
  * in a row, so a heavily throttled tab still reaches a verdict on a dead link: a live
  * link's pong is delivered as an event, which throttling does not delay.
  */
-export interface Heartbeat {
-  start(): void
-  stop(): void
-  /** Any inbound frame: the connection is alive. Hot path: no timer work here. */
-  noteInbound(): void
-  /** A pong: alive, and an RTT sample if a ping was outstanding. */
-  notePong(): void
-  /** Ping now with the short timeout, unless the connection has just shown life. */
-  probe(): void
-}
-
-// State lives in closure variables rather than private fields: they minify to single letters.
-export function createHeartbeat(
-  options: Required<Pick<HeartbeatOptions, 'intervalMs' | 'timeoutMs' | 'probeTimeoutMs'>>,
-  clock: Clock,
-  hooks: HeartbeatHooks,
-): Heartbeat {
-  const { intervalMs, timeoutMs, probeTimeoutMs } = options
-  const timer = new TimerSlot(clock)
-  let phase = OFF
-  let lastInboundAt = 0
+export class Heartbeat {
+  readonly #intervalMs: number
+  readonly #timeoutMs: number
+  readonly #probeTimeoutMs: number
+  readonly #clock: Clock
+  readonly #hooks: HeartbeatHooks
+  readonly #timer: TimerSlot
+  #phase = OFF
+  #lastInboundAt = 0
   /**
-   * When the unanswered ping went out, or `null`. Kept apart from `phase`: the socket
+   * When the unanswered ping went out, or `null`. Kept apart from `#phase`: the socket
    * records every frame as inbound before it can decode a `$pong`, which ends `AWAITING`.
    */
-  let pingSentAt: number | null = null
+  #pingSentAt: number | null = null
   /** When the armed timer is due: a timer firing much later than this slept. */
-  let dueAt = 0
-  let bufferedAtPing = 0
+  #dueAt = 0
+  #bufferedAtPing = 0
 
-  const arm = (delayMs: number): void => {
-    dueAt = clock.now() + delayMs
-    timer.set(tick, delayMs)
+  // A class rather than closures over local state: every socket with a heartbeat owns one,
+  // and methods on the prototype keep an idle socket's heap small.
+  constructor(
+    options: Required<Pick<HeartbeatOptions, 'intervalMs' | 'timeoutMs' | 'probeTimeoutMs'>>,
+    clock: Clock,
+    hooks: HeartbeatHooks,
+  ) {
+    this.#intervalMs = options.intervalMs
+    this.#timeoutMs = options.timeoutMs
+    this.#probeTimeoutMs = options.probeTimeoutMs
+    this.#clock = clock
+    this.#hooks = hooks
+    this.#timer = new TimerSlot(clock)
   }
 
-  const ping = (waitMs: number, next = AWAITING): void => {
-    phase = next
-    pingSentAt = clock.now()
-    bufferedAtPing = hooks.buffered()
-    arm(waitMs)
-    hooks.sendPing()
+  start(): void {
+    this.#phase = WAITING
+    this.#lastInboundAt = this.#clock.now()
+    this.#arm(this.#intervalMs)
   }
 
-  const tick = (): void => {
-    const now = clock.now()
-    const late = now - dueAt > LATE_TOLERANCE_MS
-    const silentMs = now - lastInboundAt
-    if (phase === WAITING) {
-      if (silentMs < intervalMs) arm(intervalMs - silentMs)
-      else ping(late ? probeTimeoutMs : timeoutMs)
+  stop(): void {
+    this.#phase = OFF
+    this.#pingSentAt = null
+    this.#timer.clear()
+  }
+
+  /** Any inbound frame: the connection is alive. Hot path: no timer work here. */
+  noteInbound(): void {
+    this.#lastInboundAt = this.#clock.now()
+    if (this.#phase >= AWAITING) this.#phase = WAITING
+  }
+
+  /** A pong: alive, and an RTT sample if a ping was outstanding. */
+  notePong(): void {
+    const sentAt = this.#pingSentAt
+    this.#pingSentAt = null
+    this.noteInbound()
+    if (sentAt !== null) this.#hooks.onRtt(this.#lastInboundAt - sentAt)
+  }
+
+  /** Ping now with the short timeout, unless the connection has just shown life. */
+  probe(): void {
+    const now = this.#clock.now()
+    if (this.#phase === WAITING) {
+      if (now - this.#lastInboundAt >= FRESH_MS) this.#ping(this.#probeTimeoutMs)
+    } else if (this.#phase !== OFF && this.#dueAt - now > this.#probeTimeoutMs) {
+      // Already awaiting a pong: only bring the verdict forward.
+      this.#arm(this.#probeTimeoutMs)
+    }
+  }
+
+  #arm(delayMs: number): void {
+    this.#dueAt = this.#clock.now() + delayMs
+    this.#timer.set(() => this.#tick(), delayMs)
+  }
+
+  #ping(waitMs: number, next = AWAITING): void {
+    this.#phase = next
+    this.#pingSentAt = this.#clock.now()
+    this.#bufferedAtPing = this.#hooks.buffered()
+    this.#arm(waitMs)
+    this.#hooks.sendPing()
+  }
+
+  #tick(): void {
+    const now = this.#clock.now()
+    const late = now - this.#dueAt > LATE_TOLERANCE_MS
+    const silentMs = now - this.#lastInboundAt
+    if (this.#phase === WAITING) {
+      if (silentMs < this.#intervalMs) this.#arm(this.#intervalMs - silentMs)
+      else this.#ping(late ? this.#probeTimeoutMs : this.#timeoutMs)
     }
     // From here on a pong is awaited (`stop()` clears the timer, so the phase is not OFF).
-    else if (late && phase === AWAITING) ping(probeTimeoutMs, REPROBED)
+    else if (late && this.#phase === AWAITING) this.#ping(this.#probeTimeoutMs, REPROBED)
     else {
       // On a slow uplink the ping waits behind data still being written. While that
       // buffer keeps shrinking the link is moving bytes: wait for it rather than cut it.
-      const buffered = hooks.buffered()
-      if (buffered > 0 && buffered < bufferedAtPing) {
-        bufferedAtPing = buffered
-        arm(timeoutMs)
+      const buffered = this.#hooks.buffered()
+      if (buffered > 0 && buffered < this.#bufferedAtPing) {
+        this.#bufferedAtPing = buffered
+        this.#arm(this.#timeoutMs)
       } else {
-        stop()
-        hooks.onDead()
+        this.stop()
+        this.#hooks.onDead()
       }
     }
   }
-
-  const start = (): void => {
-    phase = WAITING
-    lastInboundAt = clock.now()
-    arm(intervalMs)
-  }
-
-  const stop = (): void => {
-    phase = OFF
-    pingSentAt = null
-    timer.clear()
-  }
-
-  const noteInbound = (): void => {
-    lastInboundAt = clock.now()
-    if (phase >= AWAITING) phase = WAITING
-  }
-
-  const notePong = (): void => {
-    const sentAt = pingSentAt
-    pingSentAt = null
-    noteInbound()
-    if (sentAt !== null) hooks.onRtt(lastInboundAt - sentAt)
-  }
-
-  const probe = (): void => {
-    const now = clock.now()
-    if (phase === WAITING) {
-      if (now - lastInboundAt >= FRESH_MS) ping(probeTimeoutMs)
-    } else if (phase !== OFF && dueAt - now > probeTimeoutMs) {
-      // Already awaiting a pong: only bring the verdict forward.
-      arm(probeTimeoutMs)
-    }
-  }
-
-  return { start, stop, noteInbound, notePong, probe }
 }

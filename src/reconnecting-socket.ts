@@ -14,7 +14,7 @@ import type {
   SocketSnapshot,
   SocketStats,
 } from './events.ts'
-import { createHeartbeat, type Heartbeat } from './heartbeat.ts'
+import { Heartbeat } from './heartbeat.ts'
 import { type NetworkSignal, watchNetwork } from './network.ts'
 import {
   checkUrl,
@@ -40,11 +40,10 @@ import type {
   UntypedSchema,
 } from './schema.ts'
 import {
-  createSendQueue,
   type Frame,
   frameBytes,
   type QueuedMessage,
-  type SendQueue,
+  SendQueue,
   type SendResult,
 } from './send-queue.ts'
 import { SnapshotStore } from './snapshot.ts'
@@ -170,7 +169,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
           report: (error) => this.#report(error),
         })
       : null
-    this.#queue = createSendQueue(queue, this.#o.highWaterMarkBytes, clock, {
+    this.#queue = new SendQueue(queue, this.#o.highWaterMarkBytes, clock, {
       dropped: (message, reason) => {
         this.#stats.messagesDropped++
         this.#events.emit('drop', { message, reason })
@@ -182,7 +181,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     })
     this.#isPong = heartbeat ? heartbeat.isPong : undefined
     this.#heartbeat = heartbeat
-      ? createHeartbeat(heartbeat, clock, {
+      ? new Heartbeat(heartbeat, clock, {
           sendPing: () =>
             this.#sendControl(() =>
               heartbeat.ping ? heartbeat.ping() : this.#encode({ type: '$ping', id: nanoid() }),
