@@ -87,7 +87,9 @@ export function createDispatcher({
   alive,
   validators,
 }: DispatchHooks): Dispatcher {
-  const handlers = new Map<string, Set<MessageHandler>>()
+  // Copy-on-write lists, replaced on every on/off: a dispatch iterates the list it started
+  // with (a handler added or removed meanwhile does not change it) without copying per message.
+  const handlers = new Map<string, readonly MessageHandler[]>()
   const pending = new Map<string, PendingRequest>()
 
   /** Runs `ok` with the validated data (at once when there is no schema), or fails. */
@@ -117,17 +119,30 @@ export function createDispatcher({
       }
   }
 
+  const run = (list: readonly MessageHandler[], data: unknown, envelope: Envelope): void => {
+    for (const handler of list) {
+      try {
+        handler(data, envelope)
+      } catch (cause) {
+        const message = `a handler for "${envelope.type}" threw`
+        report(new SocketError('HANDLER_FAILED', message, { cause }))
+      }
+    }
+  }
+
   return {
     get pendingCount() {
       return pending.size
     },
 
     on(type, handler) {
-      // Set#add returns the set: the first handler of a type creates its entry.
-      const set = handlers.get(type) ?? new Set()
-      handlers.set(type, set.add(handler))
+      const list = handlers.get(type) ?? []
+      // Registering the same handler twice keeps one registration, as with a Set.
+      if (!list.includes(handler)) handlers.set(type, [...list, handler])
       return () => {
-        if (set.delete(handler) && !set.size) handlers.delete(type)
+        const rest = handlers.get(type)?.filter((h) => h !== handler)
+        if (rest?.length) handlers.set(type, rest)
+        else handlers.delete(type)
       }
     },
 
@@ -186,20 +201,11 @@ export function createDispatcher({
     dispatch(envelope) {
       const { type, re, error } = envelope
       if (re === undefined) {
-        const set = handlers.get(type)
+        const list = handlers.get(type)
         const schema = validators.incoming?.[type]
-        const call = (data: unknown) => {
-          // A copy, so that a handler that unsubscribes another cannot make it miss this event.
-          for (const handler of [...(set as Set<MessageHandler>)]) {
-            try {
-              handler(data, envelope)
-            } catch (cause) {
-              report(new SocketError('HANDLER_FAILED', `a handler for "${type}" threw`, { cause }))
-            }
-          }
-        }
-        if (!set) unhandled(envelope)
-        else validate(schema, envelope, schema ? (data) => alive() && call(data) : call, report)
+        if (!list) unhandled(envelope)
+        else if (!schema) run(list, envelope.data, envelope)
+        else validate(schema, envelope, (data) => alive() && run(list, data, envelope), report)
         return
       }
       const request = pending.get(re)
