@@ -61,9 +61,9 @@ export function frameBytes(frame: Frame): number {
     const c = frame.charCodeAt(i)
     if (c > 0x7f) {
       bytes += c < 0x800 ? 1 : 2
-      // A high surrogate (0xD800-0xDBFF) starts a pair: 2 UTF-16 units, 4 UTF-8 bytes.
-      // (At the very end of the text, skipping past it just ends the loop.)
-      if (c >> 10 === 0x36) i++
+      // A high surrogate (0xD800-0xDBFF) then a low one (0xDC00-0xDFFF) is a pair: 2 UTF-16
+      // units, 4 UTF-8 bytes. A lone surrogate goes out as U+FFFD, 3 bytes like any other.
+      if (c >> 10 === 0x36 && frame.charCodeAt(i + 1) >> 10 === 0x37) i++
     }
   }
   return bytes

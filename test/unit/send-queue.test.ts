@@ -202,6 +202,23 @@ describe('maxBytes', () => {
     expect(fake.last().sent).toEqual(['é', '😀', '€', 'a'])
   })
 
+  it('counts a lone surrogate as the 3-byte U+FFFD the socket sends in its place', () => {
+    const { socket } = setup({ queue: { maxBytes: 100 } })
+    socket.connect()
+    // new TextEncoder().encode(text).length is what goes on the wire.
+    for (const text of [
+      '\uD800\uD800',
+      '\uDC00a',
+      'a\uD800',
+      '\uD83D\uDE00\uD800',
+      '\uDE00\uD83D',
+    ]) {
+      socket.sendRaw(text)
+      expect(socket.stats.queuedBytes).toBe(new TextEncoder().encode(text).length)
+      socket.takeQueued()
+    }
+  })
+
   it('counts binary frames by byte length: ArrayBuffer, Uint8Array, and a view into a larger buffer', () => {
     const { fake, socket, drops } = setup({ queue: { maxBytes: 16, overflow: 'drop-newest' } })
     socket.connect()
