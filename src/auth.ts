@@ -1,4 +1,5 @@
 import type { Clock } from './clock.ts'
+import { withDefaults } from './defaults.ts'
 import { invalidOption, SocketError, UnauthorizedError } from './errors.ts'
 
 /**
@@ -67,13 +68,15 @@ const PLACEMENTS: readonly AuthPlacement[] = ['query', 'protocol', 'message', 'h
 export const PROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 export function resolveAuth(auth: AuthOptions): ResolvedAuth {
-  const resolved: ResolvedAuth = {
-    placement: 'query',
-    param: 'access_token',
-    timeoutMs: 10_000,
-    renewBeforeMs: 30_000,
-    ...auth,
-  }
+  const resolved = withDefaults<ResolvedAuth>(
+    {
+      placement: 'query',
+      param: 'access_token',
+      timeoutMs: 10_000,
+      renewBeforeMs: 30_000,
+    } as ResolvedAuth,
+    auth,
+  )
   const { getToken, placement, param, timeoutMs, renewBeforeMs } = resolved
   const fail = (problem: string): never => {
     throw invalidOption(`auth.${problem}`)

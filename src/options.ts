@@ -2,6 +2,7 @@ import { type AuthOptions, PROTOCOL_TOKEN, type ResolvedAuth, resolveAuth } from
 import { type Clock, type RandomSource, systemClock } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import { type Codec, jsonCodec } from './codec.ts'
+import { withDefaults } from './defaults.ts'
 import { checkOneOf, invalidOption, SocketError } from './errors.ts'
 import type { HeartbeatOptions } from './heartbeat.ts'
 import { type Logger, silentLogger } from './logger.ts'
@@ -286,13 +287,15 @@ export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {})
   checkFunction('shouldReconnect', o.shouldReconnect)
   checkFunction('random', random)
 
-  const queue = o.queue !== false && { ...DEFAULTS.queue, ...o.queue }
+  const queue = o.queue !== false && withDefaults<Required<QueueOptions>>(DEFAULTS.queue, o.queue)
   if (queue) {
     checkNumbers('queue.', queue, DEFAULTS.queue)
     checkOneOf('queue.overflow', queue.overflow, ['drop-oldest', 'drop-newest', 'reject'])
   }
-  // `{ ...true }` is `{}`: `heartbeat: true` takes every default.
-  const heartbeat = !!o.heartbeat && { ...DEFAULTS.heartbeat, ...(o.heartbeat as HeartbeatOptions) }
+  // `heartbeat: true` has no fields of its own: it takes every default.
+  const heartbeat =
+    !!o.heartbeat &&
+    withDefaults(DEFAULTS.heartbeat as HeartbeatOptions, o.heartbeat as HeartbeatOptions)
   if (heartbeat) {
     checkNumbers('heartbeat.', heartbeat, DEFAULTS.heartbeat)
     checkFunction('heartbeat.ping', heartbeat.ping)

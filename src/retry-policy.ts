@@ -1,5 +1,6 @@
 import type { RandomSource } from './clock.ts'
 import { AUTH_CODES, type CloseInfo, classifyClose, retryAfterHintMs } from './close-codes.ts'
+import { withDefaults } from './defaults.ts'
 import { checkOneOf, invalidOption, SocketError, type SocketErrorCode } from './errors.ts'
 
 export interface RetryContext {
@@ -55,7 +56,7 @@ export function exponentialBackoff(
   options: BackoffOptions = {},
   random: RandomSource = Math.random,
 ): RetryPolicy {
-  const { initialDelayMs, factor, maxDelayMs, jitter } = { ...DEFAULT_BACKOFF, ...options }
+  const { initialDelayMs, factor, maxDelayMs, jitter } = withDefaults(DEFAULT_BACKOFF, options)
   if (!(initialDelayMs >= 0 && maxDelayMs >= initialDelayMs && factor >= 1)) {
     throw invalidOption(
       'retry: need 0 <= initialDelayMs <= maxDelayMs and factor >= 1 ' +

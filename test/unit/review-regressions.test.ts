@@ -509,6 +509,26 @@ describe('review of the bundle-size rewrite', () => {
     expect(h.socket.stats).toMatchObject({ queuedMessages: 0, queuedBytes: 0, pendingRequests: 0 })
   })
 
+  it('a nested option given as undefined takes its default, like a top-level option', async () => {
+    const h = setup({
+      queue: { maxMessages: undefined, ttlMs: undefined },
+      heartbeat: { intervalMs: undefined },
+      retry: { factor: undefined, jitter: undefined },
+      // Before: an immediate provider timeout (setTimeout with undefined), now the 10 s default.
+      auth: { getToken: () => new Promise<string>(() => {}), timeoutMs: undefined },
+      connectTimeoutMs: 20_000,
+    })
+    h.socket.connect()
+    await settle()
+    await vi.advanceTimersByTimeAsync(9_999)
+    expect(h.of('error')).toEqual([])
+    await vi.advanceTimersByTimeAsync(1)
+    expect(h.of('error')[0]).toMatchObject({
+      code: 'AUTH_FAILED',
+      message: 'auth.getToken gave no token within 10000 ms (auth.timeoutMs)',
+    })
+  })
+
   it('binaryType: null means the default, like undefined', async () => {
     const h = setup({ binaryType: null as unknown as 'blob' })
     expect((await h.open()).binaryType).toBe('arraybuffer')
