@@ -39,9 +39,10 @@ export interface EntryOwner {
    * `takeQueued()`, or the reason it was dropped (with the error to fail with, if any).
    */
   settle(outcome: 'sent' | 'taken' | DropReason, error?: Error): void
-  /** Set when the owner gave up (timed out, aborted): the entry is skipped, not sent. */
-  readonly cancelled: boolean
-  /** Set by the queue while the entry waits in it; the owner calls it when it gives up. */
+  /**
+   * Set by the queue while the entry waits in it. An owner that gives up (timed out,
+   * aborted) calls it, so the queue never holds an entry whose owner is gone.
+   */
   unqueue?: (() => void) | undefined
 }
 
@@ -327,12 +328,12 @@ export class SendQueue {
     return entry
   }
 
-  /** Empties the queue; returns the entries whose owner has not given up. */
+  /** Empties the queue; returns its entries in order. */
   #takeAll(): QueueEntry[] {
     const all = this.#items.slice(this.#head) as QueueEntry[]
     for (const entry of all) this.#release(entry)
     this.#reset()
-    return all.filter((entry) => !entry.owner?.cancelled)
+    return all
   }
 
   #expire(): void {
@@ -341,7 +342,7 @@ export class SendQueue {
     let first = this.#items[this.#head]
     while (ttlMs > 0 && first && now - first.message.queuedAt >= ttlMs) {
       this.#take()
-      if (!first.owner?.cancelled) this.#drop(first, 'expired')
+      this.#drop(first, 'expired')
       first = this.#items[this.#head]
     }
   }
@@ -391,8 +392,7 @@ export class SendQueue {
     while (this.#over(1, size)) {
       // A message larger than the whole byte budget can never be queued, whatever the policy.
       if (this.#overflow !== 'drop-oldest' || size > this.#maxBytes) return false
-      const evicted = this.#take() as QueueEntry
-      if (!evicted.owner?.cancelled) this.#drop(evicted, 'overflow')
+      this.#drop(this.#take() as QueueEntry, 'overflow')
     }
     this.#items.push(entry)
     this.#hold(entry)
@@ -401,12 +401,10 @@ export class SendQueue {
     return true
   }
 
-  /** The next entry to send, after dropping expired ones and skipping cancelled ones. */
+  /** The next entry to send, after dropping expired ones. */
   #shift(): QueueEntry | undefined {
     this.#expire()
-    let entry = this.#take()
-    while (entry?.owner?.cancelled) entry = this.#take()
-    return entry
+    return this.#take()
   }
 
   #settleFlushes(error?: SocketError): void {
