@@ -1,7 +1,7 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Clock } from './clock.ts'
 import type { Envelope } from './codec.ts'
-import { RemoteError, SocketError, type SocketErrorCode } from './errors.ts'
+import { handlerFailed, RemoteError, SocketError, type SocketErrorCode } from './errors.ts'
 import { type EntryOwner, type Frame, frameBytes, type QueueEntry } from './send-queue.ts'
 
 export type MessageHandler = (data: unknown, envelope: Envelope) => void
@@ -124,8 +124,7 @@ export function createDispatcher({
       try {
         handler(data, envelope)
       } catch (cause) {
-        const message = `a handler for "${envelope.type}" threw`
-        report(new SocketError('HANDLER_FAILED', message, { cause }))
+        report(handlerFailed(`a handler for "${envelope.type}"`, cause))
       }
     }
   }

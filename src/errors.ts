@@ -87,6 +87,11 @@ export class RemoteError extends SocketError {
   }
 }
 
+/** A user callback threw: `HANDLER_FAILED`, "<what> threw", with the thrown value as cause. */
+export function handlerFailed(what: string, cause: unknown): SocketError {
+  return new SocketError('HANDLER_FAILED', `${what} threw`, { cause })
+}
+
 export function invalidOption(message: string): SocketError {
   return new SocketError('INVALID_OPTIONS', message)
 }

@@ -6,7 +6,7 @@ import type { Envelope, MessageData } from './codec.ts'
 import { type ConnectionState, canTransition } from './connection-state.ts'
 import { createDispatcher, type Dispatcher, type RequestOptions } from './dispatch.ts'
 import { SafeEmitter } from './emitter.ts'
-import { SocketError, UnauthorizedError } from './errors.ts'
+import { handlerFailed, SocketError, UnauthorizedError } from './errors.ts'
 import type {
   ReconnectReason,
   SocketEventName,
@@ -859,10 +859,6 @@ function checkType(type: unknown): void {
       `message type must be a non-empty string not starting with "$" (got ${String(type)})`,
     )
   }
-}
-
-function handlerFailed(what: string, cause: unknown): SocketError {
-  return new SocketError('HANDLER_FAILED', `${what} threw`, { cause })
 }
 
 function asSocketError(error: unknown, code: SocketError['code']): SocketError {

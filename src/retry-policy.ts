@@ -1,7 +1,13 @@
 import type { RandomSource } from './clock.ts'
 import { AUTH_CODES, type CloseInfo, classifyClose, retryAfterHintMs } from './close-codes.ts'
 import { withDefaults } from './defaults.ts'
-import { checkOneOf, invalidOption, SocketError, type SocketErrorCode } from './errors.ts'
+import {
+  checkOneOf,
+  handlerFailed,
+  invalidOption,
+  SocketError,
+  type SocketErrorCode,
+} from './errors.ts'
 
 export interface RetryContext {
   /** 1 for the first retry after a drop or failed attempt, 2 for the next, and so on. */
@@ -134,7 +140,7 @@ export function planReconnect(
     const override = input.shouldReconnect?.(close)
     if (override !== undefined) action = override ? 'reconnect' : 'stop'
   } catch (error) {
-    report(new SocketError('HANDLER_FAILED', 'shouldReconnect threw', { cause: error }))
+    report(handlerFailed('shouldReconnect', error))
   }
   const stop = (
     errorCode: SocketErrorCode,
@@ -175,7 +181,7 @@ export function planReconnect(
         online: input.online,
       })
     } catch (error) {
-      report(new SocketError('HANDLER_FAILED', 'the retry policy threw', { cause: error }))
+      report(handlerFailed('the retry policy', error))
     }
   }
   if (delayMs === null || !(delayMs >= 0)) {
