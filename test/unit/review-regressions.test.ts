@@ -509,9 +509,9 @@ describe('review of the bundle-size rewrite', () => {
     expect(h.socket.stats).toMatchObject({ queuedMessages: 0, queuedBytes: 0, pendingRequests: 0 })
   })
 
-  it('a nested option given as undefined takes its default, like a top-level option', async () => {
+  it('a nested option given as undefined or null takes its default, like a top-level option', async () => {
     const h = setup({
-      queue: { maxMessages: undefined, ttlMs: undefined },
+      queue: { maxMessages: undefined, ttlMs: null as unknown as number },
       heartbeat: { intervalMs: undefined },
       retry: { factor: undefined, jitter: undefined },
       // Before: an immediate provider timeout (setTimeout with undefined), now the 10 s default.
