@@ -39,13 +39,17 @@ export type UrlProvider = string | URL | (() => string | URL | Promise<string | 
 
 export interface QueueOptions {
   /**
-   * The most messages held while not open.
-   * @default 1000
+   * The most messages held, while not open or while the socket is backpressured. Off by
+   * default: `maxBytes` is what protects memory, and a count bound would drop a burst of small
+   * messages that a plain WebSocket carries.
+   * @default Infinity
    */
   maxMessages?: number
   /**
-   * The most bytes held (UTF-8 bytes of text, byte length of binary).
-   * @default 1048576 (1 MiB)
+   * The most bytes held (UTF-8 bytes of text, byte length of binary), while not open or while
+   * the socket is backpressured. 16 MiB holds a minute of 1,000 messages/s of 256 B, or a
+   * burst of 250,000 small messages, and is small next to what a tab or a Node process has.
+   * @default 16777216 (16 MiB)
    */
   maxBytes?: number
   /**
@@ -116,7 +120,7 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
   shouldReconnect?: (close: CloseInfo) => boolean | undefined
   /**
    * The offline send queue, or `false` to drop (and report) every send made while not open.
-   * @default { maxMessages: 1000, maxBytes: 1048576, ttlMs: 0, overflow: 'drop-oldest' }
+   * @default { maxMessages: Infinity, maxBytes: 16777216, ttlMs: 0, overflow: 'drop-oldest' }
    */
   queue?: QueueOptions | false
   /**
@@ -211,7 +215,7 @@ export const DEFAULTS = {
   maxAttempts: Infinity,
   minUptimeMs: 5000,
   connectTimeoutMs: 10_000,
-  queue: { maxMessages: 1000, maxBytes: 1024 * 1024, ttlMs: 0, overflow: 'drop-oldest' },
+  queue: { maxMessages: Infinity, maxBytes: 16 * 1024 * 1024, ttlMs: 0, overflow: 'drop-oldest' },
   highWaterMarkBytes: 1024 * 1024,
   heartbeat: { intervalMs: 25_000, timeoutMs: 10_000, probeTimeoutMs: 3000 },
   requestTimeoutMs: 10_000,

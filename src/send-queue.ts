@@ -73,8 +73,13 @@ export function frameBytes(frame: Frame): number {
 /** What became of a message handed to `send()` / `sendRaw()`. */
 export type SendResult = 'sent' | 'queued' | 'dropped'
 
-/** While `bufferedAmount` is above the high-water mark, check this often whether it drained. */
-const DRAIN_POLL_MS = 16
+/**
+ * While `bufferedAmount` is above the high-water mark the queue polls it (browsers have no
+ * drain event). The poll starts prompt, so a fast network is never left idle, and backs off
+ * while the buffer makes no progress, so a stalled one costs a few wake-ups a second.
+ */
+const POLL_MIN_MS = 1
+const POLL_MAX_MS = 32
 
 export interface QueueHooks {
   /** A message left without being sent: report it. */
@@ -118,6 +123,9 @@ export class SendQueue {
   #bytes = 0
   #target: WebSocketLike | null = null
   readonly #flushWaiters: ((error?: SocketError) => void)[] = []
+  #pollMs = POLL_MIN_MS
+  /** `bufferedAmount` after the last batch, to tell whether the network made progress. */
+  #lastBuffered = 0
   readonly #ttlTimer: TimerSlot
   readonly #drainTimer: TimerSlot
 
@@ -191,24 +199,10 @@ export class SendQueue {
     return 'dropped'
   }
 
-  /** Writes queued messages while the socket accepts them; polls while it is backed up. */
+  /** Writes queued messages now, in one batch up to the high-water mark (see `#writeBatch`). */
   drain(): void {
-    const ws = this.#target
-    // A socket past OPEN (the server's close is on its way) silently discards what it is
-    // given: keep the queue for the next connection instead.
-    if (ws?.readyState === 1) {
-      while (ws.readyState === 1 && ws.bufferedAmount <= this.#highWaterMarkBytes) {
-        const entry = this.#shift()
-        if (!entry) break
-        this.#write(ws, entry.message.data, entry.owner)
-      }
-      this.#hooks.changed()
-      if (this.length || (this.#flushWaiters.length && ws.bufferedAmount > 0)) {
-        this.#drainTimer.set(() => this.drain(), DRAIN_POLL_MS)
-        return
-      }
-    } else if (this.length) return // Not open: the next open drains.
-    this.#settleFlushes()
+    this.#pollMs = POLL_MIN_MS
+    this.#writeBatch()
   }
 
   flush(): Promise<void> {
@@ -405,6 +399,38 @@ export class SendQueue {
   #shift(): QueueEntry | undefined {
     this.#expire()
     return this.#take()
+  }
+
+  /**
+   * Writes queued messages until the socket's buffer reaches the high-water mark; then polls
+   * until it has room again (and, for `flush()`, until it is empty).
+   */
+  #writeBatch(): void {
+    const ws = this.#target
+    // A socket past OPEN (the server's close is on its way) silently discards what it is
+    // given: keep the queue for the next connection instead.
+    if (ws?.readyState === 1) {
+      while (ws.readyState === 1 && ws.bufferedAmount <= this.#highWaterMarkBytes) {
+        const entry = this.#shift()
+        if (!entry) break
+        this.#write(ws, entry.message.data, entry.owner)
+      }
+      this.#lastBuffered = ws.bufferedAmount
+      this.#hooks.changed()
+      if (this.length || (this.#flushWaiters.length && this.#lastBuffered > 0)) {
+        this.#drainTimer.set(() => this.#poll(), this.#pollMs)
+        return
+      }
+    } else if (this.length) return // Not open: the next open drains.
+    this.#settleFlushes()
+  }
+
+  // Prompt while the buffer shrinks, backing off while it does not.
+  #poll(): void {
+    const buffered = this.#target?.bufferedAmount ?? 0
+    this.#pollMs =
+      buffered < this.#lastBuffered ? POLL_MIN_MS : Math.min(this.#pollMs * 2, POLL_MAX_MS)
+    this.#writeBatch()
   }
 
   #settleFlushes(error?: SocketError): void {

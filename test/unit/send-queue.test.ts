@@ -559,6 +559,67 @@ describe('backpressure', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
+  it('writes queued messages in one batch up to the mark, and polls promptly while the buffer drains', () => {
+    const { fake, socket } = setup({ highWaterMarkBytes: 100 })
+    socket.connect()
+    const ws = fake.last()
+    ws.open()
+    fillOnWrite(ws, 30)
+    for (let i = 0; i < 10; i++) socket.sendRaw(`m${i}`)
+    // 30, 60, 90, 120 bytes buffered: the fifth frame waits for room.
+    expect(ws.sent).toEqual(['m0', 'm1', 'm2', 'm3'])
+    // The network drained the buffer: the next poll, 1 ms later, writes the next batch.
+    ws.bufferedAmount = 0
+    vi.advanceTimersByTime(1)
+    expect(ws.sent).toHaveLength(8)
+  })
+
+  it('backs the poll off while the buffer makes no progress, and resets it once it does', () => {
+    const { fake, socket } = setup({ highWaterMarkBytes: 100 })
+    socket.connect()
+    const ws = fake.last()
+    ws.open()
+    let buffered = 500
+    let reads = 0
+    Object.defineProperty(ws, 'bufferedAmount', {
+      get: () => {
+        reads++
+        return buffered
+      },
+      set: (value: number) => {
+        buffered = value
+      },
+    })
+    socket.sendRaw('held')
+    reads = 0
+    // A stalled network: 1 + 2 + 4 + 8 + 16 + 32 + 32 ms between polls, not one per ms.
+    vi.advanceTimersByTime(95)
+    expect(ws.sent).toEqual([])
+    // Three reads per poll; a poll every millisecond would make 285.
+    expect(reads).toBeLessThanOrEqual(3 * 7)
+    ws.bufferedAmount = 0
+    // The poll is at most 32 ms apart, so the message goes out within that.
+    vi.advanceTimersByTime(32)
+    expect(ws.sent).toEqual(['held'])
+  })
+
+  it('holds a connected burst of 50,000 small messages under the default bounds, dropping none', () => {
+    const { fake, socket, drops } = setup()
+    socket.connect()
+    const ws = fake.last()
+    ws.open()
+    // A peer slower than the producer: every frame stays in the socket's buffer for now.
+    fillOnWrite(ws, 64)
+    const results = new Set<string>()
+    for (let i = 0; i < 50_000; i++) results.add(socket.send('tick', { i, pad: 'x'.repeat(10) }))
+    expect(drops).toEqual([])
+    expect(results).toEqual(new Set(['sent', 'queued']))
+    ws.bufferedAmount = 0
+    ws.send = (data: Frame) => ws.sent.push(data)
+    vi.advanceTimersByTime(1)
+    expect(ws.sent).toHaveLength(50_000)
+  })
+
   it('defaults highWaterMarkBytes to 1 MiB', () => {
     const { fake, socket } = setup()
     socket.connect()
