@@ -89,8 +89,8 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
   autoConnect?: boolean
   /**
    * The retry delay policy: a function `(context) => delayMs | null`, or options for the
-   * default exponential backoff with full jitter.
-   * @default exponentialBackoff({ initialDelayMs: 1000, factor: 2, maxDelayMs: 30000, jitter: 'full' })
+   * default exponential backoff (a quick first retry, then a growing, jittered delay).
+   * @default exponentialBackoff({ quickRetryMs: 500, initialDelayMs: 6000, factor: 1.5, maxDelayMs: 30000, jitter: 2/3 })
    */
   retry?: RetryPolicy | BackoffOptions
   /**
@@ -101,14 +101,15 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
    */
   maxAttempts?: number
   /**
-   * Milliseconds a connection must stay open before the attempt counter resets, so a server
-   * that accepts and drops at once is not hammered.
+   * Milliseconds a connection must stay open before the backoff starts over (quick first
+   * retry), so a server that accepts and drops at once is not hammered. Any connection that
+   * opens resets the `maxAttempts` count, however short it lives.
    * @default 5000
    */
   minUptimeMs?: number
   /**
    * Milliseconds an attempt may take (resolving the URL, getting the token and the
-   * handshake) before it is abandoned and counted as failed.
+   * handshake) before it is abandoned and counted as failed; `Infinity` for no deadline.
    * @default 10000
    */
   connectTimeoutMs?: number

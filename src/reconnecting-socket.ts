@@ -106,7 +106,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #ws: WebSocketLike | null = null
   /** Aborts the async part of the attempt (or token renewal) in flight. */
   #pending: AbortController | null = null
+  /** Attempts in a row that did not open (what `maxAttempts` counts). */
   #failures = 0
+  /** The backoff step of the last retry; see `RetryContext.attempt`. */
+  #step = 0
   #authFailures = 0
   #forceRefresh = false
   #token: ResolvedToken | null = null
@@ -254,6 +257,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   connect(): void {
     if (this.#state !== 'idle' && this.#state !== 'closed') return
     this.#failures = 0
+    this.#step = 0
     this.#authFailures = 0
     this.#forceRefresh = false
     this.#openedInSession = false
@@ -475,6 +479,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#timer.clear()
     this.#pending = null
     this.#isOpen = true
+    // An attempt that opened did not fail, however soon the connection is lost again.
+    this.#failures = 0
     this.#openedAt = this.#o.clock.now()
     const reconnected = this.#openedInSession
     this.#openedInSession = true
@@ -594,6 +600,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
         authConfigured: auth !== undefined,
         shouldReconnect,
         failures: this.#failures,
+        step: this.#step,
         authFailures: this.#authFailures,
         maxAttempts,
         retry,
@@ -610,13 +617,15 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     const { delayMs, failures } = plan
     this.#failures = failures
+    this.#step = plan.step
     this.#authFailures = plan.authFailures
     if (plan.refreshAuth) {
       this.#forceRefresh = true
       reason = 'auth-failure'
     }
     // Offline or suspended: no attempt (it would fail and burn the budget) until the signal.
-    const waiting = !online || this.#suspended
+    // A policy's `Infinity` means the same: wait for the network or the page to say "now".
+    const waiting = !online || this.#suspended || delayMs === Number.POSITIVE_INFINITY
     this.#retryFloorAt = now + plan.floorMs
     if (!waiting) this.#timer.set(() => this.#attempt(this.#retryReason()), delayMs)
     // Announced after the timer is armed, so a listener that calls close() cancels it.
@@ -679,8 +688,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #lostOpenConnection(): void {
     const now = this.#o.clock.now()
     if (now - this.#openedAt >= this.#o.minUptimeMs) {
-      this.#failures = 0
+      this.#step = 0
       this.#authFailures = 0
+    } else if (this.#step > 1) {
+      // Not proof of health: the next retry backs off as much as the one that opened it, and
+      // never again quickly, so a server that accepts and drops at once is not hammered.
+      this.#step--
     }
     this.#lostAt = now
     if (this.#dispatcherInstance) this.#queue.requeue(this.#dispatcherInstance.connectionLost(now))

@@ -10,7 +10,12 @@ import {
 } from './errors.ts'
 
 export interface RetryContext {
-  /** 1 for the first retry after a drop or failed attempt, 2 for the next, and so on. */
+  /**
+   * The backoff step: 1 for the first retry after a connection that stayed up `minUptimeMs`
+   * was lost (or after `connect()`), +1 for every attempt that failed. A connection that
+   * opened but lived less than `minUptimeMs` neither resets nor raises it, and the retry
+   * after one is at least step 2.
+   */
   attempt: number
   /** Milliseconds since the connection was lost (or since `connect()` if it never opened). */
   elapsedMs: number
@@ -20,18 +25,30 @@ export interface RetryContext {
   online: boolean
 }
 
-/** Returns the delay before the next attempt in milliseconds, or `null` to give up. */
+/**
+ * Returns the delay before the next attempt in milliseconds, or `null` to give up.
+ * `Infinity` waits for a network or page signal (`online`, the page shown again) instead of
+ * a timer.
+ */
 export type RetryPolicy = (context: RetryContext) => number | null
 
 export interface BackoffOptions {
   /**
-   * Upper bound of the first delay, in milliseconds.
-   * @default 1000
+   * The first retry (step 1) waits a random delay in [0, quickRetryMs]: most drops are a
+   * blip of one client, and they heal at once. 0 turns it off, and step 1 backs off like
+   * the rest.
+   * @default 500
+   */
+  quickRetryMs?: number
+  /**
+   * Upper bound of the first backed-off delay (step 2, or step 1 with `quickRetryMs: 0`),
+   * in milliseconds.
+   * @default 6000
    */
   initialDelayMs?: number
   /**
-   * Growth factor of the upper bound per attempt.
-   * @default 2
+   * Growth factor of the upper bound per step.
+   * @default 1.5
    */
   factor?: number
   /**
@@ -40,42 +57,57 @@ export interface BackoffOptions {
    */
   maxDelayMs?: number
   /**
-   * `'full'`: a uniform delay in [0, bound] (spreads a thundering herd best);
-   * `'equal'`: in [bound/2, bound]; `'none'`: exactly the bound.
-   * @default 'full'
+   * How much of the bound is random: a number j in [0, 1] picks a uniform delay in
+   * [bound × (1 − j), bound]. `'full'` is 1, `'equal'` is 0.5, `'none'` is 0. The default
+   * keeps a third of the bound fixed: a random part alone crowds the clients whose draw was
+   * small right after a server comes back, while the fixed part spreads them evenly.
+   * @default 2/3 (a delay in [bound/3, bound])
    */
-  jitter?: 'full' | 'equal' | 'none'
+  jitter?: 'full' | 'equal' | 'none' | number
 }
 
 export const DEFAULT_BACKOFF: Required<BackoffOptions> = {
-  initialDelayMs: 1000,
-  factor: 2,
+  quickRetryMs: 500,
+  initialDelayMs: 6000,
+  factor: 1.5,
   maxDelayMs: 30_000,
-  jitter: 'full',
+  jitter: 2 / 3,
 }
 
+const JITTER = { full: 1, equal: 0.5, none: 0 } as const
+
 /**
- * Exponential backoff: the bound for attempt n is `min(maxDelayMs, initialDelayMs * factor^(n-1))`,
- * and jitter picks the delay below it. Never gives up by itself (see `maxAttempts`).
+ * Exponential backoff with a quick first retry. The defaults are chosen so that a herd of
+ * clients dropped together by a server restart comes back spread out, and none is left
+ * waiting long: step 1 waits [0, 0.5 s]; from step 2 the bound is
+ * `min(maxDelayMs, initialDelayMs × factor^(step − 2))` (6 s, 9 s, 13.5 s … 30 s) and the
+ * delay is uniform in its upper two thirds. Never gives up by itself (see `maxAttempts`).
  */
 export function exponentialBackoff(
   options: BackoffOptions = {},
   random: RandomSource = Math.random,
 ): RetryPolicy {
-  const { initialDelayMs, factor, maxDelayMs, jitter } = withDefaults(DEFAULT_BACKOFF, options)
-  if (!(initialDelayMs >= 0 && maxDelayMs >= initialDelayMs && factor >= 1)) {
+  const { quickRetryMs, initialDelayMs, factor, maxDelayMs, jitter } = withDefaults(
+    DEFAULT_BACKOFF,
+    options,
+  )
+  if (!(initialDelayMs >= 0 && maxDelayMs >= initialDelayMs && factor >= 1 && quickRetryMs >= 0)) {
     throw invalidOption(
-      'retry: need 0 <= initialDelayMs <= maxDelayMs and factor >= 1 ' +
-        `(got initialDelayMs=${initialDelayMs}, maxDelayMs=${maxDelayMs}, factor=${factor})`,
+      'retry: need 0 <= initialDelayMs <= maxDelayMs, factor >= 1 and quickRetryMs >= 0 ' +
+        `(got initialDelayMs=${initialDelayMs}, maxDelayMs=${maxDelayMs}, factor=${factor}, quickRetryMs=${quickRetryMs})`,
     )
   }
-  // Checked here because any other value would silently behave like 'equal'.
-  checkOneOf('retry: jitter', jitter, ['full', 'equal', 'none'])
+  const randomPart = typeof jitter === 'number' ? jitter : JITTER[jitter]
+  // Checked here because any other value would silently behave like another mode.
+  if (typeof jitter !== 'number') checkOneOf('retry: jitter', jitter, ['full', 'equal', 'none'])
+  else if (!(jitter >= 0 && jitter <= 1))
+    throw invalidOption(`retry: jitter must be a number in [0, 1] (got ${jitter})`)
   return ({ attempt }) => {
-    const bound = Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, attempt - 1))
-    if (jitter === 'none') return bound
-    const r = random()
-    return Math.round(jitter === 'full' ? r * bound : bound / 2 + (r * bound) / 2)
+    if (quickRetryMs > 0 && attempt <= 1) return Math.round(random() * quickRetryMs)
+    const step = quickRetryMs > 0 ? attempt - 1 : attempt
+    const bound = Math.min(maxDelayMs, initialDelayMs * factor ** Math.max(0, step - 1))
+    if (randomPart === 0) return bound
+    return Math.round(bound * (1 - randomPart) + random() * bound * randomPart)
   }
 }
 
@@ -101,8 +133,10 @@ export interface ReconnectInput {
   close: CloseInfo
   authConfigured: boolean
   shouldReconnect: ((close: CloseInfo) => boolean | undefined) | undefined
-  /** Consecutive failures before this one. */
+  /** Attempts in a row that did not open, before this one (what `maxAttempts` counts). */
   failures: number
+  /** The backoff step of the previous retry (0 after a connection that stayed up). */
+  step: number
   /** Consecutive auth failures before this one. */
   authFailures: number
   maxAttempts: number
@@ -119,6 +153,7 @@ export type ReconnectPlan =
       /** The part of the delay the server asked for (1013, `retry-after`): never skipped. */
       floorMs: number
       failures: number
+      step: number
       authFailures: number
       refreshAuth: boolean
     }
@@ -171,11 +206,12 @@ export function planReconnect(
     )
   }
   const failures = input.failures + 1
+  const step = input.step + 1
   let delayMs: number | null = null
   if (failures <= input.maxAttempts) {
     try {
       delayMs = input.retry({
-        attempt: failures,
+        attempt: step,
         elapsedMs: input.elapsedMs,
         lastClose: close,
         online: input.online,
@@ -184,17 +220,20 @@ export function planReconnect(
       report(handlerFailed('the retry policy', error))
     }
   }
-  if (delayMs === null || !(delayMs >= 0)) {
+  if (typeof delayMs !== 'number' || !(delayMs >= 0)) {
     return stop('RETRIES_EXHAUSTED', `gave up after ${failures - 1} reconnect attempts`, {
       attempts: failures - 1,
     })
   }
   const floorMs = Math.max(minDelayMs, retryAfterHintMs(reason))
+  // The policy's delay runs after the server's floor: clients told "not before 30 s" would
+  // otherwise all come back in the same millisecond.
   return {
     action: 'retry',
-    delayMs: Math.max(delayMs, floorMs),
+    delayMs: floorMs + delayMs,
     floorMs,
     failures,
+    step,
     authFailures,
     refreshAuth,
   }

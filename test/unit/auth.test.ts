@@ -208,7 +208,7 @@ describe('the token provider', () => {
     })
     const { fake, socket, errors, reconnecting } = setup(
       { getToken },
-      { retry: { initialDelayMs: 1000, factor: 2, jitter: 'none' } },
+      { retry: { quickRetryMs: 0, initialDelayMs: 1000, factor: 2, jitter: 'none' } },
     )
     socket.connect()
     await settle()

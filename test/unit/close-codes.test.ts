@@ -60,6 +60,7 @@ describe('retry-after hint in the close reason', () => {
         authConfigured: false,
         shouldReconnect: undefined,
         failures: 0,
+        step: 0,
         authFailures: 0,
         maxAttempts: Number.POSITIVE_INFINITY,
         retry: () => 0,

@@ -45,10 +45,15 @@ function transitions(events: Recorded[]): string[] {
   return payloads(events, 'state').map(({ from, to }) => `${from}→${to}`)
 }
 
-/**
- * A socket on the fake WebSocket and fake network, not yet connected, with a jitter-free
- * backoff (1 s, 2 s, 4 s …) so that delays are exact.
- */
+/** No quick retry, ×2, no jitter: 1 s, 2 s, 4 s … so that delays are exact. */
+const CLASSIC_BACKOFF = {
+  quickRetryMs: 0,
+  initialDelayMs: 1000,
+  factor: 2,
+  jitter: 'none',
+} as const
+
+/** A socket on the fake WebSocket and fake network, not yet connected, with `CLASSIC_BACKOFF`. */
 function setup(options: SocketOptions = {}, url: UrlProvider = SERVER): Harness {
   const factory = fakeWebSocketFactory()
   const network = fakeNetwork()
@@ -56,7 +61,7 @@ function setup(options: SocketOptions = {}, url: UrlProvider = SERVER): Harness 
     WebSocket: factory.WebSocket,
     network: network.source,
     autoConnect: false,
-    retry: { jitter: 'none' },
+    retry: CLASSIC_BACKOFF,
     ...options,
   })
   return { socket, factory, network, events: record(socket) }
@@ -627,7 +632,7 @@ describe('attempts', () => {
     h.socket.close()
   })
 
-  it('uses the injected random source for the default full-jitter backoff', async () => {
+  it('uses the injected random source for the default backoff', async () => {
     const seed = 1234
     const random = seededRandom(seed)
     const h = setup({ retry: {}, random })
@@ -642,8 +647,6 @@ describe('attempts', () => {
     expect(reconnecting.map((r) => r.attempt)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
     reconnecting.forEach(({ attempt, delayMs }) => {
       expect(delayMs).toBe(expected({ attempt, elapsedMs: 0, lastClose: null, online: true }))
-      expect(delayMs).toBeGreaterThanOrEqual(0)
-      expect(delayMs).toBeLessThanOrEqual(Math.min(30_000, 1000 * 2 ** (attempt - 1)))
     })
     h.socket.close()
   })
@@ -720,12 +723,13 @@ describe('stale sockets', () => {
 })
 
 describe('reconnect policy through the socket', () => {
-  it('resets the attempt counter only after the connection stayed up minUptimeMs', async () => {
+  it('starts the backoff over only after the connection stayed up minUptimeMs', async () => {
     const h = setup({ minUptimeMs: 5000 })
     h.socket.connect()
     h.factory.last().fail()
     await vi.advanceTimersByTimeAsync(1000)
-    // Up for less than minUptimeMs: the counter keeps growing.
+    // Up for less than minUptimeMs: the attempt count starts over (it opened), the backoff
+    // does not.
     h.factory.last().open()
     await vi.advanceTimersByTimeAsync(4999)
     h.factory.last().serverClose(1006)
@@ -739,7 +743,7 @@ describe('reconnect policy through the socket', () => {
 
     expect(payloads(h.events, 'reconnecting').map((r) => [r.attempt, r.delayMs])).toEqual([
       [1, 1000],
-      [2, 2000],
+      [1, 2000],
       [1, 1000],
       [2, 2000],
     ])
@@ -747,8 +751,61 @@ describe('reconnect policy through the socket', () => {
     h.socket.close()
   })
 
+  it('never counts an attempt that opened against maxAttempts, however short the connection', async () => {
+    // A proxy with a short idle timeout: every connection opens, then is cut after 3 s.
+    const h = setup({ maxAttempts: 3, minUptimeMs: 5000, retry: {} })
+    h.socket.connect()
+    for (let i = 0; i < 6; i++) {
+      h.factory.last().open()
+      await vi.advanceTimersByTimeAsync(3000)
+      h.factory.last().serverClose(1006)
+      const { delayMs } = payloads(h.events, 'reconnecting').at(-1) ?? { delayMs: 0 }
+      await vi.advanceTimersByTimeAsync(delayMs ?? 0)
+    }
+    // A seventh attempt is under way: no RETRIES_EXHAUSTED after six opens.
+    expect(h.factory.sockets).toHaveLength(7)
+    expect(h.socket.state).toBe('reconnecting')
+    expect(payloads(h.events, 'error')).toEqual([])
+    const reconnecting = payloads(h.events, 'reconnecting')
+    expect(reconnecting.map((r) => r.attempt)).toEqual([1, 1, 1, 1, 1, 1])
+    // The backoff does not reset either (3 s < minUptimeMs) nor grow: after the quick first
+    // retry, every retry is a step-2 delay, never the 30 s cap.
+    for (const { delayMs } of reconnecting.slice(1)) {
+      expect(delayMs).toBeGreaterThanOrEqual(2000)
+      expect(delayMs).toBeLessThanOrEqual(6000)
+    }
+    h.socket.close()
+  })
+
+  it('never retries quickly twice in a row for a server that accepts and drops at once', async () => {
+    const h = setup({ retry: {}, random: () => 0 })
+    h.socket.connect()
+    for (let i = 0; i < 5; i++) {
+      h.factory.last().open()
+      h.factory.last().serverClose(1006)
+      const { delayMs } = payloads(h.events, 'reconnecting').at(-1) ?? { delayMs: 0 }
+      await vi.advanceTimersByTimeAsync(delayMs ?? 0)
+    }
+    expect(payloads(h.events, 'reconnecting').map((r) => r.delayMs)).toEqual([
+      0, 2000, 2000, 2000, 2000,
+    ])
+    h.socket.close()
+  })
+
+  it('waits for a network or page signal when the policy returns Infinity', async () => {
+    const h = setup({ retry: () => Number.POSITIVE_INFINITY })
+    h.socket.connect()
+    h.factory.last().fail()
+    expect(h.socket.getSnapshot().nextRetryAt).toBeNull()
+    await vi.advanceTimersByTimeAsync(3_600_000)
+    expect(h.factory.sockets).toHaveLength(1)
+    h.network.emit('online')
+    expect(h.factory.sockets).toHaveLength(2)
+    h.socket.close()
+  })
+
   it('gives up after maxAttempts with RETRIES_EXHAUSTED and ends closed', async () => {
-    const h = setup({ maxAttempts: 3, retry: { initialDelayMs: 100, jitter: 'none' } })
+    const h = setup({ maxAttempts: 3, retry: { ...CLASSIC_BACKOFF, initialDelayMs: 100 } })
     h.socket.connect()
     h.factory.last().fail()
     for (const delay of [100, 200, 400]) {
@@ -863,13 +920,13 @@ describe('reconnect policy through the socket', () => {
     h.socket.close()
   })
 
-  it('waits at least 5 s after 1013 (try again later)', async () => {
+  it('waits 5 s after 1013 (try again later), then the policy delay on top', async () => {
     const h = setup()
     h.socket.connect()
     h.factory.last().open()
     h.factory.last().serverClose(1013, 'overloaded')
-    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ attempt: 1, delayMs: 5000 }])
-    await vi.advanceTimersByTimeAsync(4999)
+    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ attempt: 1, delayMs: 6000 }])
+    await vi.advanceTimersByTimeAsync(5999)
     expect(h.factory.sockets).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(1)
     expect(h.factory.sockets).toHaveLength(2)
@@ -881,9 +938,9 @@ describe('reconnect policy through the socket', () => {
     h.socket.connect()
     h.factory.last().open()
     h.factory.last().serverClose(1012, 'deploy; retry-after=12')
-    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ delayMs: 12_000 }])
-    expect(h.socket.getSnapshot().nextRetryAt).toBe(Date.now() + 12_000)
-    await vi.advanceTimersByTimeAsync(11_999)
+    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ delayMs: 13_000 }])
+    expect(h.socket.getSnapshot().nextRetryAt).toBe(Date.now() + 13_000)
+    await vi.advanceTimersByTimeAsync(12_999)
     expect(h.factory.sockets).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(1)
     expect(h.factory.sockets).toHaveLength(2)

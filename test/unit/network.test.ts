@@ -413,7 +413,8 @@ describe('signals never skip a delay the server asked for', () => {
       })
       const ws = open()
       ws.serverClose(1012, 'deploy retry-after=60')
-      expect(socket.getSnapshot().nextRetryAt).toBe(Date.now() + 120_000)
+      // The floor, then the policy's delay after it.
+      expect(socket.getSnapshot().nextRetryAt).toBe(Date.now() + 180_000)
       vi.advanceTimersByTime(10_000)
       if (signal === 'online') net.emit('offline')
       net.emit(signal)

@@ -24,14 +24,53 @@ function bound(n: number, initial = 1000, factor = 2, cap = 30_000): number {
   return Math.min(cap, initial * factor ** (n - 1))
 }
 
+/** The classic shape: no quick retry, 1 s ×2, full jitter; the mechanics tests use it. */
+const CLASSIC = { quickRetryMs: 0, initialDelayMs: 1000, factor: 2, jitter: 'full' } as const
+
 function expectInvalid(fn: () => unknown, messagePart: string | RegExp): void {
   expectSocketError(fn, 'INVALID_OPTIONS', messagePart)
 }
 
 describe('exponentialBackoff', () => {
-  it('with full jitter (the default) keeps every delay an integer in [0, min(cap, initial * factor^(n-1))]', () => {
+  it('by default retries quickly once, in [0, 500 ms], then backs off from [2 s, 6 s] by 1.5 up to 30 s', () => {
     for (let seed = 1; seed <= 25; seed++) {
       const policy = exponentialBackoff({}, seededRandom(seed))
+      const first = policy(context(1)) as number
+      expect(first).toBeGreaterThanOrEqual(0)
+      expect(first).toBeLessThanOrEqual(500)
+      for (let attempt = 2; attempt <= 15; attempt++) {
+        const bound = Math.min(30_000, 6000 * 1.5 ** (attempt - 2))
+        const delay = policy(context(attempt)) as number
+        expect(Number.isInteger(delay)).toBe(true)
+        // The default jitter keeps a third of the bound fixed.
+        expect(delay).toBeGreaterThanOrEqual(Math.floor(bound / 3))
+        expect(delay).toBeLessThanOrEqual(bound)
+      }
+    }
+    expect(
+      delays(
+        exponentialBackoff({}, () => 0),
+        4,
+      ),
+    ).toEqual([0, 2000, 3000, 4500])
+    expect(
+      delays(
+        exponentialBackoff({}, () => 0.999_999_9),
+        8,
+      ),
+    ).toEqual([500, 6000, 9000, 13_500, 20_250, 30_000, 30_000, 30_000])
+  })
+
+  it('takes a number as jitter: the random fraction of the bound', () => {
+    const policy = exponentialBackoff({ ...CLASSIC, jitter: 0.25 }, () => 0)
+    expect(delays(policy, 3)).toEqual([750, 1500, 3000])
+    expectInvalid(() => exponentialBackoff({ jitter: 1.5 }), /jitter must be a number in \[0, 1\]/)
+    expectInvalid(() => exponentialBackoff({ quickRetryMs: -1 }), /quickRetryMs=-1/)
+  })
+
+  it('with full jitter keeps every delay an integer in [0, min(cap, initial * factor^(n-1))]', () => {
+    for (let seed = 1; seed <= 25; seed++) {
+      const policy = exponentialBackoff(CLASSIC, seededRandom(seed))
       for (let attempt = 1; attempt <= 15; attempt++) {
         const delay = policy(context(attempt))
         expect(Number.isInteger(delay)).toBe(true)
@@ -43,7 +82,7 @@ describe('exponentialBackoff', () => {
 
   it('spreads the delays over the whole jitter range instead of clustering', () => {
     // At attempt 10 the bound is the 30 s cap; 200 seeded samples must reach both ends.
-    const policy = exponentialBackoff({}, seededRandom(42))
+    const policy = exponentialBackoff(CLASSIC, seededRandom(42))
     const samples = Array.from({ length: 200 }, () => policy(context(10)) as number)
     expect(Math.min(...samples)).toBeLessThan(30_000 * 0.1)
     expect(Math.max(...samples)).toBeGreaterThan(30_000 * 0.9)
@@ -51,59 +90,65 @@ describe('exponentialBackoff', () => {
   })
 
   it('is reproducible for the same seed and differs for another', () => {
-    const a = delays(exponentialBackoff({}, seededRandom(7)), 12)
-    const b = delays(exponentialBackoff({}, seededRandom(7)), 12)
-    const c = delays(exponentialBackoff({}, seededRandom(8)), 12)
+    const a = delays(exponentialBackoff(CLASSIC, seededRandom(7)), 12)
+    const b = delays(exponentialBackoff(CLASSIC, seededRandom(7)), 12)
+    const c = delays(exponentialBackoff(CLASSIC, seededRandom(8)), 12)
     expect(a).toEqual(b)
     expect(a).not.toEqual(c)
   })
 
   it('scales the bound by the random value (full jitter is random * bound)', () => {
-    const half = exponentialBackoff({}, () => 0.5)
+    const half = exponentialBackoff(CLASSIC, () => 0.5)
     expect(delays(half, 7)).toEqual([500, 1000, 2000, 4000, 8000, 15_000, 15_000])
-    expect(exponentialBackoff({}, () => 0)(context(5))).toBe(0)
-    expect(exponentialBackoff({}, () => 0.999_999_9)(context(3))).toBe(4000)
+    expect(exponentialBackoff(CLASSIC, () => 0)(context(5))).toBe(0)
+    expect(exponentialBackoff(CLASSIC, () => 0.999_999_9)(context(3))).toBe(4000)
   })
 
   it('with equal jitter keeps every delay in [bound/2, bound]', () => {
     for (let seed = 1; seed <= 25; seed++) {
-      const policy = exponentialBackoff({ jitter: 'equal' }, seededRandom(seed))
+      const policy = exponentialBackoff({ ...CLASSIC, jitter: 'equal' }, seededRandom(seed))
       for (let attempt = 1; attempt <= 15; attempt++) {
         const delay = policy(context(attempt)) as number
         expect(delay).toBeGreaterThanOrEqual(bound(attempt) / 2)
         expect(delay).toBeLessThanOrEqual(bound(attempt))
       }
     }
-    expect(exponentialBackoff({ jitter: 'equal' }, () => 0)(context(2))).toBe(1000)
+    expect(exponentialBackoff({ ...CLASSIC, jitter: 'equal' }, () => 0)(context(2))).toBe(1000)
   })
 
   it("with jitter 'none' returns the bound itself and never calls the random source", () => {
     const random = vi.fn(() => 0.3)
-    const policy = exponentialBackoff({ jitter: 'none' }, random)
+    const policy = exponentialBackoff({ ...CLASSIC, jitter: 'none' }, random)
     expect(delays(policy, 8)).toEqual([1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000])
     expect(random).not.toHaveBeenCalled()
   })
 
   it('honours initialDelayMs, factor and maxDelayMs', () => {
     const policy = exponentialBackoff(
-      { initialDelayMs: 500, factor: 3, maxDelayMs: 10_000, jitter: 'none' },
+      { quickRetryMs: 0, initialDelayMs: 500, factor: 3, maxDelayMs: 10_000, jitter: 'none' },
       seededRandom(1),
     )
     expect(delays(policy, 5)).toEqual([500, 1500, 4500, 10_000, 10_000])
-    const constant = exponentialBackoff({ initialDelayMs: 250, factor: 1, jitter: 'none' })
+    const constant = exponentialBackoff({
+      quickRetryMs: 0,
+      initialDelayMs: 250,
+      factor: 1,
+      jitter: 'none',
+    })
     expect(delays(constant, 4)).toEqual([250, 250, 250, 250])
     for (let attempt = 1; attempt <= 12; attempt++) {
-      const delay = exponentialBackoff({ initialDelayMs: 200, factor: 1.5, maxDelayMs: 5000 }, () =>
-        seededRandom(attempt)(),
+      const delay = exponentialBackoff(
+        { ...CLASSIC, initialDelayMs: 200, factor: 1.5, maxDelayMs: 5000 },
+        () => seededRandom(attempt)(),
       )(context(attempt)) as number
       expect(delay).toBeLessThanOrEqual(bound(attempt, 200, 1.5, 5000))
     }
   })
 
   it('stays at the cap for very large attempt numbers (no overflow to Infinity or NaN)', () => {
-    const policy = exponentialBackoff({ jitter: 'none' })
+    const policy = exponentialBackoff({ ...CLASSIC, jitter: 'none' })
     expect(policy(context(5000))).toBe(30_000)
-    expect(exponentialBackoff({}, () => 0.5)(context(5000))).toBe(15_000)
+    expect(exponentialBackoff(CLASSIC, () => 0.5)(context(5000))).toBe(15_000)
   })
 
   it.each([
@@ -168,6 +213,7 @@ describe('planReconnect', () => {
       authConfigured: false,
       shouldReconnect: undefined,
       failures: 0,
+      step: 0,
       authFailures: 0,
       maxAttempts: Number.POSITIVE_INFINITY,
       retry: () => 1000,
@@ -195,23 +241,24 @@ describe('planReconnect', () => {
       delayMs: 1000,
       floorMs: 0,
       failures: 1,
+      step: 1,
       authFailures: 0,
       refreshAuth: false,
     })
     expect(reported).toEqual([])
   })
 
-  it('asks the policy with the next attempt number and the context', () => {
+  it('asks the policy with the next backoff step and the context', () => {
     const retry = vi.fn<RetryPolicy>(() => 250)
     const close = { code: 1011, reason: 'oops', wasClean: true }
-    const { result } = plan({ retry, failures: 3, elapsedMs: 1234, online: false, close })
+    const { result } = plan({ retry, failures: 1, step: 3, elapsedMs: 1234, online: false, close })
     expect(retry).toHaveBeenCalledExactlyOnceWith({
       attempt: 4,
       elapsedMs: 1234,
       lastClose: close,
       online: false,
     })
-    expect(result).toMatchObject({ action: 'retry', delayMs: 250, failures: 4 })
+    expect(result).toMatchObject({ action: 'retry', delayMs: 250, failures: 2, step: 4 })
   })
 
   it('stops without an error on a server close 1000', () => {
@@ -240,6 +287,7 @@ describe('planReconnect', () => {
       delayMs: 1000,
       floorMs: 0,
       failures: 1,
+      step: 1,
       authFailures: 1,
       refreshAuth: true,
     })
@@ -287,14 +335,20 @@ describe('planReconnect', () => {
 
   it('gives up when the policy returns null', () => {
     expect(stopCode(plan({ retry: () => null }).result)).toBe('RETRIES_EXHAUSTED')
-    expect(stopCode(plan({ retry: fromDelays([10]), failures: 1 }).result)).toBe(
-      'RETRIES_EXHAUSTED',
-    )
+    expect(stopCode(plan({ retry: fromDelays([10]), step: 1 }).result)).toBe('RETRIES_EXHAUSTED')
   })
 
   it('gives up when the policy returns something that is not a delay', () => {
     expect(stopCode(plan({ retry: () => -1 }).result)).toBe('RETRIES_EXHAUSTED')
     expect(stopCode(plan({ retry: () => Number.NaN }).result)).toBe('RETRIES_EXHAUSTED')
+    expect(stopCode(plan({ retry: () => '5' as never }).result)).toBe('RETRIES_EXHAUSTED')
+  })
+
+  it('passes Infinity through: the socket then waits for a network or page signal', () => {
+    expect(plan({ retry: () => Number.POSITIVE_INFINITY }).result).toMatchObject({
+      action: 'retry',
+      delayMs: Number.POSITIVE_INFINITY,
+    })
   })
 
   it('counts a policy that throws as giving up, and reports the throw', () => {
@@ -348,29 +402,41 @@ describe('planReconnect', () => {
     expect(protocolError.reported).toHaveLength(1)
   })
 
-  it('raises the delay to a retry-after hint in the close reason, never lowers it', () => {
+  it('waits a retry-after hint in the close reason, then the policy delay on top', () => {
     const hinted = { code: 1012, reason: 'deploy; retry-after=30', wasClean: true }
     expect(plan({ close: hinted }).result).toMatchObject({
       action: 'retry',
-      delayMs: 30_000,
+      delayMs: 31_000,
       floorMs: 30_000,
     })
     expect(plan({ close: hinted, retry: () => 45_000 }).result).toMatchObject({
-      delayMs: 45_000,
+      delayMs: 75_000,
       floorMs: 30_000,
     })
   })
 
-  it('waits at least 5 s after 1013 (try again later)', () => {
+  it('spreads clients after the floor: jitter is never swallowed by it', () => {
+    const hinted = { code: 1012, reason: 'retry-after=10', wasClean: true }
+    const delays = Array.from({ length: 20 }, (_, i) => {
+      const retry = exponentialBackoff({}, seededRandom(i + 1))
+      const { result } = plan({ close: hinted, retry, step: 1 })
+      return result.action === 'retry' ? result.delayMs : -1
+    })
+    for (const delay of delays) expect(delay).toBeGreaterThanOrEqual(10_000)
+    // 20 clients, 20 different instants: the spread of the step-2 jitter, 2 s to 6 s.
+    expect(new Set(delays).size).toBe(20)
+    expect(Math.max(...delays) - Math.min(...delays)).toBeGreaterThan(2000)
+  })
+
+  it('waits 5 s after 1013 (try again later), then the policy delay', () => {
     const busy = { code: 1013, reason: '', wasClean: true }
     expect(plan({ close: busy, retry: () => 100 }).result).toMatchObject({
-      delayMs: 5000,
+      delayMs: 5100,
       floorMs: 5000,
     })
-    expect(plan({ close: busy, retry: () => 8000 }).result).toMatchObject({ delayMs: 8000 })
     const busyWithHint = { code: 1013, reason: 'retry-after=12', wasClean: true }
     expect(plan({ close: busyWithHint, retry: () => 100 }).result).toMatchObject({
-      delayMs: 12_000,
+      delayMs: 12_100,
     })
   })
 })
