@@ -1,6 +1,12 @@
-import type { Clock } from './clock.ts'
+import { type Clock, TimerSlot } from './clock.ts'
 import { withDefaults } from './defaults.ts'
-import { invalidOption, SocketError, UnauthorizedError } from './errors.ts'
+import {
+  checkKeys,
+  describeValue,
+  invalidOption,
+  SocketError,
+  UnauthorizedError,
+} from './errors.ts'
 
 /**
  * Why a token is asked for: the first attempt after `connect()`, a reconnect, a retry
@@ -26,10 +32,13 @@ export interface TokenResult {
 
 /**
  * Where the token travels:
- * - `query`: a URL query parameter (`?access_token=…`). Works everywhere.
- * - `protocol`: a `Sec-WebSocket-Protocol` entry `<param>.<token>`. Keeps it out of URLs
- *   and logs; the token must consist of HTTP token characters (JWTs do).
- * - `message`: a `$auth` envelope sent first on every connection, and again to renew.
+ * - `message` (the default): a `$auth` envelope sent first on every connection, and again
+ *   to renew over the open connection. The token stays out of URLs and handshake logs.
+ * - `query`: a URL query parameter (`?access_token=…`). Works with any server, but the URL
+ *   is not a secret: browsers print it, token included, in the page console on every
+ *   failed attempt, and proxies and servers write it to their access logs.
+ * - `protocol`: a `Sec-WebSocket-Protocol` entry `<param>.<token>`. Keeps it out of URLs;
+ *   the token must consist of HTTP token characters (JWTs do).
  * - `header`: `Authorization: Bearer <token>`. Node's global WebSocket only; browsers
  *   cannot set handshake headers.
  */
@@ -39,8 +48,9 @@ export interface AuthOptions {
   /** Returns the token for the next connection attempt. May be async. */
   getToken(context: TokenContext): string | TokenResult | Promise<string | TokenResult>
   /**
-   * Where the token travels.
-   * @default 'query'
+   * Where the token travels. `'message'` needs a server that reads a first `$auth`
+   * frame (PROTOCOL.md §6); `'query'` leaks the token into browser consoles and access logs.
+   * @default 'message'
    */
   placement?: AuthPlacement
   /**
@@ -49,7 +59,8 @@ export interface AuthOptions {
    */
   param?: string
   /**
-   * Milliseconds `getToken` may take before the attempt counts as failed.
+   * Milliseconds `getToken` may take before the attempt counts as failed; `Infinity` for no
+   * limit of its own (`connectTimeoutMs` still bounds the attempt, but not a renewal).
    * @default 10000
    */
   timeoutMs?: number
@@ -67,21 +78,24 @@ const PLACEMENTS: readonly AuthPlacement[] = ['query', 'protocol', 'message', 'h
 /** RFC 7230 `token`: what a Sec-WebSocket-Protocol entry (and so our auth param) may be. */
 export const PROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
+const AUTH_DEFAULTS = {
+  placement: 'message',
+  param: 'access_token',
+  timeoutMs: 10_000,
+  renewBeforeMs: 30_000,
+} as ResolvedAuth
+
 export function resolveAuth(auth: AuthOptions): ResolvedAuth {
-  const resolved = withDefaults<ResolvedAuth>(
-    {
-      placement: 'query',
-      param: 'access_token',
-      timeoutMs: 10_000,
-      renewBeforeMs: 30_000,
-    } as ResolvedAuth,
-    auth,
-  )
-  const { getToken, placement, param, timeoutMs, renewBeforeMs } = resolved
+  checkKeys('auth.', auth, ['getToken', ...Object.keys(AUTH_DEFAULTS)])
+  const resolved = withDefaults<ResolvedAuth>(AUTH_DEFAULTS, auth)
+  const { placement, param, timeoutMs, renewBeforeMs } = resolved
   const fail = (problem: string): never => {
     throw invalidOption(`auth.${problem}`)
   }
-  if (typeof getToken !== 'function') fail('getToken must be a function returning the token')
+  // Read through the prototype and called on `auth`, so that a class with a `getToken`
+  // method works too (the copy above has only own enumerable fields).
+  if (typeof auth.getToken !== 'function') fail('getToken must be a function returning the token')
+  resolved.getToken = (context) => auth.getToken(context)
   if (!PLACEMENTS.includes(placement)) {
     fail(`placement must be one of ${PLACEMENTS.join(', ')} (got ${String(placement)})`)
   }
@@ -97,8 +111,8 @@ export function resolveAuth(auth: AuthOptions): ResolvedAuth {
   if (typeof param !== 'string' || !PROTOCOL_TOKEN.test(param)) {
     fail('param must be a non-empty name of letters, digits, "_", "-" or "."')
   }
-  if (!(timeoutMs >= 1 && timeoutMs < Infinity)) {
-    fail(`timeoutMs must be a finite number >= 1 (got ${String(timeoutMs)})`)
+  if (!(timeoutMs >= 1)) {
+    fail(`timeoutMs must be a number >= 1, or Infinity for no limit (got ${String(timeoutMs)})`)
   }
   if (!(renewBeforeMs >= 0 && renewBeforeMs < Infinity)) {
     fail(`renewBeforeMs must be a finite number >= 0 (got ${String(renewBeforeMs)})`)
@@ -114,6 +128,16 @@ export interface ResolvedToken {
 /** Every AUTH_FAILED is about what the provider did: its messages name it. */
 const authFailed = (problem: string, cause?: unknown): SocketError =>
   new SocketError('AUTH_FAILED', `auth.getToken ${problem}`, { cause })
+
+// A provider's own error text may quote a credential: the token it is refreshing, or a JWT
+// from its token endpoint's response.
+const JWT = /\beyJ[\w-]*\.[\w-]+\.[\w-]*/g
+
+/** "auth.getToken failed: <the provider's reason>", with `known` and any JWT redacted. */
+function providerFailed(error: unknown, known: string | null): SocketError {
+  const reason = redact(describeValue(error), known).replace(JWT, '[redacted]')
+  return authFailed(`failed: ${reason}`, error)
+}
 
 function normalizeToken(value: unknown): ResolvedToken {
   const { token, expiresAt: at } =
@@ -131,23 +155,27 @@ function normalizeToken(value: unknown): ResolvedToken {
 
 /**
  * Calls the provider under its timeout. Rejects with `UnauthorizedError` (stop), or a
- * `SocketError` `AUTH_FAILED` (back off and retry). Aborting `controller` clears the timer.
+ * `SocketError` `AUTH_FAILED` (back off and retry) whose message carries the provider's
+ * reason, with `known` (the token in use, if any) redacted from it. Aborting `controller`
+ * clears the timer.
  */
 export function obtainToken(
   auth: ResolvedAuth,
   context: Omit<TokenContext, 'signal'>,
   clock: Clock,
   controller: AbortController,
+  known: string | null = null,
 ): Promise<ResolvedToken> {
   const { signal } = controller
   return new Promise((resolve, reject) => {
-    const timer = clock.setTimeout(() => {
+    const timer = new TimerSlot(clock)
+    timer.set(() => {
       reject(authFailed(`gave no token within ${auth.timeoutMs} ms (auth.timeoutMs)`))
       // Tells the provider to stop, and (through the listener below) settles.
       controller.abort()
     }, auth.timeoutMs)
     const settle = (): void => {
-      clock.clearTimeout(timer)
+      timer.clear()
       signal.removeEventListener('abort', settle)
     }
     signal.addEventListener('abort', settle)
@@ -155,7 +183,7 @@ export function obtainToken(
     Promise.resolve()
       .then(() => auth.getToken({ ...context, signal }))
       .then(normalizeToken, (error: unknown) => {
-        throw error instanceof UnauthorizedError ? error : authFailed('failed', error)
+        throw error instanceof UnauthorizedError ? error : providerFailed(error, known)
       })
       .finally(settle)
       .then(resolve, reject)
@@ -183,7 +211,7 @@ export function placeToken(handshake: Handshake, auth: ResolvedAuth, token: stri
   if (placement === 'message') return handshake
   if (!PROTOCOL_TOKEN.test(token)) {
     throw authFailed(
-      "returned a token that cannot travel in Sec-WebSocket-Protocol; use placement 'query' or 'message'",
+      "returned a token that cannot travel in Sec-WebSocket-Protocol; use placement 'message'",
     )
   }
   return { ...handshake, protocols: [...handshake.protocols, `${param}.${token}`] }

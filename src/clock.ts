@@ -20,7 +20,19 @@ export const systemClock: Clock = {
   clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
 }
 
-/** A single-shot timer slot: arming it again replaces the previous timer. */
+/**
+ * Host timers take a signed 32-bit delay: from 2^31 ms (24.8 days) up, and for Infinity, they
+ * fire after 1 ms instead (WebIDL, Node, and the fake timers that copy them).
+ */
+const MAX_TIMER_MS = 2 ** 31 - 1
+/** The handle of a slot armed for Infinity: armed for ever, with no host timer behind it. */
+const NEVER = {}
+
+/**
+ * A single-shot timer slot: arming it again replaces the previous timer. Every duration
+ * means what it says: a delay too long for one host timer is a chain of them, and
+ * `Infinity` never fires.
+ */
 export class TimerSlot {
   #handle: unknown
   readonly #clock: Clock
@@ -35,14 +47,36 @@ export class TimerSlot {
 
   set(callback: () => void, delayMs: number): void {
     this.clear()
-    this.#handle = this.#clock.setTimeout(() => {
-      this.#handle = undefined
-      callback()
-    }, delayMs)
+    if (delayMs > MAX_TIMER_MS) this.#chain(callback, this.#clock.now() + delayMs)
+    else
+      this.#handle = this.#clock.setTimeout(() => {
+        this.#handle = undefined
+        callback()
+      }, delayMs)
   }
 
   clear(): void {
-    if (this.#handle !== undefined) this.#clock.clearTimeout(this.#handle)
+    if (this.#handle !== undefined && this.#handle !== NEVER) this.#clock.clearTimeout(this.#handle)
     this.#handle = undefined
+  }
+
+  // Each link is measured against `now()` again, so a machine that slept (host timers
+  // stopped, the wall clock did not) fires at the first link after the deadline.
+  #chain(callback: () => void, dueAt: number): void {
+    const leftMs = dueAt - this.#clock.now()
+    if (leftMs === Infinity) {
+      this.#handle = NEVER
+      return
+    }
+    this.#handle = this.#clock.setTimeout(
+      () => {
+        if (dueAt > this.#clock.now()) this.#chain(callback, dueAt)
+        else {
+          this.#handle = undefined
+          callback()
+        }
+      },
+      Math.min(leftMs, MAX_TIMER_MS),
+    )
   }
 }

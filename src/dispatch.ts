@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import type { Clock } from './clock.ts'
+import { type Clock, TimerSlot } from './clock.ts'
 import type { Envelope } from './codec.ts'
 import { handlerFailed, RemoteError, SocketError, type SocketErrorCode } from './errors.ts'
 import { type EntryOwner, type Frame, frameBytes, type QueueEntry } from './send-queue.ts'
@@ -153,7 +153,7 @@ export function createDispatcher({
           if (request.cancelled) return
           request.cancelled = true
           request.unqueue?.()
-          clock.clearTimeout(timer)
+          timer.clear()
           signal?.removeEventListener('abort', abort)
           pending.delete(id)
           settle(value)
@@ -187,7 +187,8 @@ export function createDispatcher({
         request.fail(new SocketError(code, `request "${type}" ${what}`, options))
       const abort = () => failWith('ABORTED', 'was aborted', { cause: signal?.reason })
       pending.set(id, request)
-      const timer = clock.setTimeout(
+      const timer = new TimerSlot(clock)
+      timer.set(
         () => failWith('REQUEST_TIMEOUT', `got no response within ${timeoutMs} ms`),
         timeoutMs,
       )

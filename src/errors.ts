@@ -104,3 +104,79 @@ export function checkOneOf(name: string, value: unknown, allowed: readonly strin
     )
   }
 }
+
+/**
+ * A short text for any value a user callback threw or returned, for error messages. Never
+ * throws: `String(Object.create(null))` does, and so may a `message` getter or a Proxy.
+ */
+export function describeValue(value: unknown): string {
+  let text = ''
+  try {
+    if (typeof value === 'function') text = 'a function'
+    else if (typeof value !== 'object' || value === null) text = String(value)
+    else {
+      const { message } = value as { message?: unknown }
+      text =
+        typeof message === 'string' && message
+          ? message
+          : value instanceof Error
+            ? value.name
+            : (JSON.stringify(value) ?? '')
+      if (text === '{}') text = ''
+    }
+  } catch {}
+  text ||= value === '' ? 'an empty string' : 'an object without a message'
+  // A provider may throw a whole HTML error page.
+  return text.length > 200 ? `${text.slice(0, 200)}…` : text
+}
+
+/** Levenshtein distance, ignoring case: how far a mistyped option name is from a real one. */
+function distance(a: string, b: string): number {
+  const x = a.toLowerCase()
+  const y = b.toLowerCase()
+  let row = Array.from({ length: y.length + 1 }, (_, j) => j)
+  for (let i = 1; i <= x.length; i++) {
+    const next = [i]
+    for (let j = 1; j <= y.length; j++) {
+      next[j] = Math.min(
+        (row[j] as number) + 1,
+        (next[j - 1] as number) + 1,
+        (row[j - 1] as number) + (x[i - 1] === y[j - 1] ? 0 : 1),
+      )
+    }
+    row = next
+  }
+  return row[y.length] as number
+}
+
+/**
+ * Throws `INVALID_OPTIONS` for the first key of `value` that is not in `allowed`, naming
+ * the closest allowed key: "unknown option retry.initialDelay; did you mean initialDelayMs?".
+ * Only object literals are checked: a class instance (say, a token manager that has a
+ * `getToken` method) may carry fields of its own.
+ */
+export function checkKeys(prefix: string, value: unknown, allowed: readonly string[]): void {
+  if (typeof value !== 'object' || value === null) return
+  const proto = Object.getPrototypeOf(value)
+  if (proto !== Object.prototype && proto !== null) return
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue
+    let best = ''
+    let bestDistance = Infinity
+    for (const candidate of allowed) {
+      const d = distance(key, candidate)
+      if (d < bestDistance) {
+        best = candidate
+        bestDistance = d
+      }
+    }
+    // Close enough to be a typo or a missing unit: `ttl` for `ttlMs`, `timeout` for `timeoutMs`.
+    throw invalidOption(
+      `unknown option ${prefix}${key}; ${
+        bestDistance <= Math.max(2, key.length / 3)
+          ? `did you mean ${best}?`
+          : `the options are ${allowed.join(', ')}`
+      }`,
+    )
+  }
+}

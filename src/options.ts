@@ -3,11 +3,16 @@ import { type Clock, type RandomSource, systemClock } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import { type Codec, jsonCodec } from './codec.ts'
 import { withDefaults } from './defaults.ts'
-import { checkOneOf, invalidOption, SocketError } from './errors.ts'
+import { checkKeys, checkOneOf, invalidOption, SocketError } from './errors.ts'
 import type { HeartbeatOptions } from './heartbeat.ts'
 import { type Logger, silentLogger } from './logger.ts'
 import { browserNetwork, type NetworkSource } from './network.ts'
-import { type BackoffOptions, exponentialBackoff, type RetryPolicy } from './retry-policy.ts'
+import {
+  type BackoffOptions,
+  DEFAULT_BACKOFF,
+  exponentialBackoff,
+  type RetryPolicy,
+} from './retry-policy.ts'
 import type { SchemaValidators, SocketSchema, UntypedSchema } from './schema.ts'
 import type { Frame, OverflowPolicy } from './send-queue.ts'
 
@@ -147,7 +152,8 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
    */
   codec?: Codec
   /**
-   * Default milliseconds a `request()` waits for its response.
+   * Default milliseconds a `request()` waits for its response; `Infinity` waits for ever
+   * (until the response, an abort, or `close()`).
    * @default 10000
    */
   requestTimeoutMs?: number
@@ -228,24 +234,58 @@ export const DEFAULTS = {
 const ZERO_ALLOWED = ['minUptimeMs', 'highWaterMarkBytes', 'ttlMs']
 
 /**
- * Checks each option of `values` that has a number default in `defaults`. Durations (`…Ms`)
- * must be finite; counts and byte limits may be `Infinity`, meaning "no limit".
+ * Checks each option of `values` that has a number default in `defaults`. `Infinity` means
+ * what it says ("no limit", "no timeout"), unless `finite` is given: then it is refused,
+ * and `finite` tells the user what to do instead.
  */
-function checkNumbers(prefix: string, values: object, defaults: object): void {
+function checkNumbers(prefix: string, values: object, defaults: object, finite?: string): void {
   for (const [key, fallback] of Object.entries(defaults)) {
     const value = (values as Record<string, unknown>)[key]
     const min = ZERO_ALLOWED.includes(key) ? 0 : 1
-    const finite = key.endsWith('Ms')
     if (
       typeof fallback === 'number' &&
       (typeof value !== 'number' || !(value >= min) || (finite && value === Infinity))
     ) {
       throw invalidOption(
-        `${prefix}${key} must be a ${finite ? 'finite ' : ''}number >= ${min} (got ${String(value)})`,
+        `${prefix}${key} must be a ${finite ? 'finite ' : ''}number >= ${min} (got ${String(value)})${finite ? `; ${finite}` : ''}`,
       )
     }
   }
 }
+
+/** Every key of `T`, and only those: the compiler checks the object, `Object.keys` lists it. */
+const keysOf = <T>(keys: { [K in keyof T]-?: 0 }): string[] => Object.keys(keys)
+
+const OPTION_KEYS = keysOf<SocketOptions>({
+  protocols: 0,
+  WebSocket: 0,
+  binaryType: 0,
+  autoConnect: 0,
+  retry: 0,
+  maxAttempts: 0,
+  minUptimeMs: 0,
+  connectTimeoutMs: 0,
+  shouldReconnect: 0,
+  queue: 0,
+  highWaterMarkBytes: 0,
+  heartbeat: 0,
+  auth: 0,
+  codec: 0,
+  requestTimeoutMs: 0,
+  maxMessageBytes: 0,
+  validate: 0,
+  network: 0,
+  clock: 0,
+  random: 0,
+  logger: 0,
+})
+const HEARTBEAT_KEYS = keysOf<HeartbeatOptions>({
+  intervalMs: 0,
+  timeoutMs: 0,
+  probeTimeoutMs: 0,
+  ping: 0,
+  isPong: 0,
+})
 
 function checkFunction(name: string, value: unknown): void {
   if (value !== undefined && typeof value !== 'function')
@@ -273,6 +313,11 @@ export function checkUrl(url: string | URL): string {
 
 export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {}): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw invalidOption('options must be an object')
+  // A misspelt option would otherwise be silently ignored, and its default used instead.
+  checkKeys('', o, OPTION_KEYS)
+  checkKeys('queue.', o.queue, Object.keys(DEFAULTS.queue))
+  checkKeys('heartbeat.', o.heartbeat, HEARTBEAT_KEYS)
+  if (typeof o.retry !== 'function') checkKeys('retry.', o.retry, Object.keys(DEFAULT_BACKOFF))
   const WebSocket = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (typeof WebSocket !== 'function') {
     throw new SocketError(
@@ -302,7 +347,12 @@ export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {})
     !!o.heartbeat &&
     withDefaults(DEFAULTS.heartbeat as HeartbeatOptions, o.heartbeat as HeartbeatOptions)
   if (heartbeat) {
-    checkNumbers('heartbeat.', heartbeat, DEFAULTS.heartbeat)
+    checkNumbers(
+      'heartbeat.',
+      heartbeat,
+      DEFAULTS.heartbeat,
+      'to turn the heartbeat off, pass heartbeat: false',
+    )
     checkFunction('heartbeat.ping', heartbeat.ping)
     checkFunction('heartbeat.isPong', heartbeat.isPong)
     // A custom ping needs its own way to recognise the pong.

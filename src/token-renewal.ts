@@ -1,6 +1,6 @@
 import { obtainToken, type ResolvedAuth, type ResolvedToken } from './auth.ts'
 import { type Clock, TimerSlot } from './clock.ts'
-import { SocketError, UnauthorizedError } from './errors.ts'
+import { describeValue, SocketError, UnauthorizedError } from './errors.ts'
 
 /** A renewal never comes sooner than this after the token arrived. */
 const MIN_RENEW_DELAY_MS = 1000
@@ -51,6 +51,8 @@ export function createTokenRenewal(
   const timer = new TimerSlot(clock)
   /** The renewal fetch in flight, if any. */
   let fetch: AbortController | null = null
+  /** The token being renewed: redacted from the provider's error messages. */
+  let current: string | null = null
 
   const renew = (): void => {
     const mine = new AbortController()
@@ -63,7 +65,13 @@ export function createTokenRenewal(
         fetch = null
         act(value)
       }
-    obtainToken(auth, { reason: 'renew', forceRefresh: true, attempt: 0 }, clock, mine).then(
+    obtainToken(
+      auth,
+      { reason: 'renew', forceRefresh: true, attempt: 0 },
+      clock,
+      mine,
+      current,
+    ).then(
       ifCurrent((token: ResolvedToken) => {
         if (auth.placement === 'message') {
           hooks.sendAuth(token)
@@ -75,13 +83,16 @@ export function createTokenRenewal(
         // Otherwise the server closes with an auth code at expiry, and the normal path retries.
         else
           hooks.report(
-            error instanceof SocketError ? error : new SocketError('AUTH_FAILED', String(error)),
+            error instanceof SocketError
+              ? error
+              : new SocketError('AUTH_FAILED', describeValue(error), { cause: error }),
           )
       }),
     )
   }
 
-  const schedule = ({ expiresAt }: ResolvedToken): void => {
+  const schedule = ({ token, expiresAt }: ResolvedToken): void => {
+    current = token
     const delayMs = expiresAt && renewalDelayMs(expiresAt, clock.now(), auth.renewBeforeMs)
     if (delayMs) timer.set(renew, delayMs)
   }

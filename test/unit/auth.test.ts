@@ -43,6 +43,7 @@ function provider(provide: Provide = (_, call) => `tok-${call}`) {
   return { getToken, calls, at }
 }
 
+/** `query` placement unless the test says otherwise: most tests read the token from the URL. */
 function setup(auth: AuthOptions, options: SocketOptions = {}, url = ENDPOINT) {
   const fake = fakeWebSocketFactory()
   const socket = new ReconnectingSocket(url, {
@@ -50,7 +51,7 @@ function setup(auth: AuthOptions, options: SocketOptions = {}, url = ENDPOINT) {
     network: false,
     autoConnect: false,
     retry: () => 1000,
-    auth,
+    auth: { placement: 'query', ...auth },
     ...options,
   })
   const errors: SocketError[] = []
@@ -280,6 +281,72 @@ describe('the token provider', () => {
   })
 })
 
+describe("AUTH_FAILED carries the provider's own reason", () => {
+  const JWT = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ1c2VyLTQyIn0.c2lnbmF0dXJl'
+  const hostile = Object.create(null)
+  const throwingMessage = {
+    get message(): string {
+      throw new Error('message getter')
+    },
+  }
+
+  it.each([
+    ['an Error', new Error('token service unavailable (503)'), 'token service unavailable (503)'],
+    ['a string', 'refresh endpoint timed out', 'refresh endpoint timed out'],
+    ['an object without a prototype', hostile, 'an object without a message'],
+    ['undefined', undefined, 'undefined'],
+    ['null', null, 'null'],
+    ['an empty string', '', 'an empty string'],
+    ['an Error without a message', new TypeError(), 'TypeError'],
+    ['a plain object', { status: 503 }, '{"status":503}'],
+    ['an object whose message getter throws', throwingMessage, 'an object without a message'],
+    ['a symbol', Symbol('why'), 'Symbol(why)'],
+    ['an Error quoting a JWT', new Error(`bad response ${JWT}`), 'bad response [redacted]'],
+  ])('in its message, when it throws %s, without crashing', async (_, thrown, reason) => {
+    const { getToken } = provider(() => {
+      throw thrown
+    })
+    const { socket, errors } = setup({ getToken })
+    socket.connect()
+    await settle()
+    expect(errors).toHaveLength(1)
+    expect(errors[0]).toMatchObject({
+      code: 'AUTH_FAILED',
+      message: `auth.getToken failed: ${reason}`,
+    })
+    expect(errors[0]?.cause).toBe(thrown)
+    expect(socket.state).toBe('reconnecting')
+    socket.close()
+  })
+
+  it('cuts a very long reason (a whole HTML error page) to 200 characters', async () => {
+    const page = `<html>${'x'.repeat(50_000)}</html>`
+    const { getToken } = provider(() => Promise.reject(new Error(page)))
+    const { socket, errors } = setup({ getToken })
+    socket.connect()
+    await settle()
+    expect(errors[0]?.message).toBe(`auth.getToken failed: ${page.slice(0, 200)}…`)
+    socket.close()
+  })
+
+  it('with the token being renewed redacted from it', async () => {
+    const { getToken } = provider((_, call) => {
+      if (call === 1) return { token: 'tok_current_secret', expiresAt: Date.now() + 60_000 }
+      throw new Error('cannot refresh tok_current_secret: refresh token revoked')
+    })
+    const { fake, socket, errors } = setup({ getToken, placement: 'message' })
+    socket.connect()
+    await settle()
+    fake.last().open()
+    await vi.advanceTimersByTimeAsync(30_000)
+    await settle()
+    expect(errors.map((e) => e.message)).toEqual([
+      'auth.getToken failed: cannot refresh [redacted]: refresh token revoked',
+    ])
+    socket.close()
+  })
+})
+
 describe('auth failures from the server', () => {
   it.each([4001, 4003, 4401, 4403, 1008])(
     'close %i: reconnects with forceRefresh and reason auth-failure',
@@ -371,7 +438,27 @@ describe('auth failures from the server', () => {
 })
 
 describe('placement', () => {
-  it("'query' (the default) adds access_token and keeps the existing query", async () => {
+  it("is 'message' by default: the token stays out of the URL and the handshake", async () => {
+    const fake = fakeWebSocketFactory()
+    const socket = new ReconnectingSocket(`${ENDPOINT}?room=lobby`, {
+      WebSocket: fake.WebSocket,
+      network: false,
+      autoConnect: false,
+      protocols: ['chat.v2'],
+      auth: { getToken: () => 'tok-default' },
+    })
+    socket.connect()
+    await settle()
+    const ws = fake.last()
+    expect(ws.url).toBe(`${ENDPOINT}?room=lobby`)
+    expect(ws.protocols).toEqual(['chat.v2'])
+    expect(ws.headers).toBeUndefined()
+    ws.open()
+    expect(ws.sentEnvelopes).toEqual([{ type: '$auth', data: { token: 'tok-default' } }])
+    socket.close()
+  })
+
+  it("'query' adds access_token and keeps the existing query", async () => {
     const { getToken } = provider(() => 'a+b/c=')
     const { fake, socket } = setup(
       { getToken },
