@@ -44,8 +44,13 @@ export interface SocketEvents {
   unhandled: Envelope
   /** A message left the socket without being sent. */
   drop: { message: QueuedMessage; reason: DropReason }
-  /** A heartbeat pong arrived. */
-  heartbeat: { rttMs: number }
+  /**
+   * The heartbeat: a ping went out, and the connection is declared dead at `deadlineAt`
+   * (epoch ms) unless a frame arrives first; or its pong arrived, `rttMs` after the ping.
+   * A ping can also be answered by any other frame, without a `pong` event: follow
+   * `snapshot.pongDeadlineAt` to see a ping in flight.
+   */
+  heartbeat: { phase: 'ping'; deadlineAt: number } | { phase: 'pong'; rttMs: number }
 }
 
 export type SocketEventName = keyof SocketEvents
@@ -65,6 +70,12 @@ export interface SocketSnapshot {
   readonly online: boolean
   /** The latest heartbeat round-trip time, in milliseconds. */
   readonly rttMs: number | null
+  /**
+   * While a heartbeat ping is unanswered: when the connection will be declared dead (epoch
+   * ms) unless a frame arrives first. A probe brings it forward; a send buffer that is
+   * still draining pushes it back. `null` when no ping is in flight.
+   */
+  readonly pongDeadlineAt: number | null
   /** Messages waiting in the send queue. */
   readonly queuedMessages: number
   readonly lastClose: CloseInfo | null

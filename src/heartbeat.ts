@@ -2,14 +2,19 @@ import { type Clock, TimerSlot } from './clock.ts'
 
 export interface HeartbeatOptions {
   /**
-   * Milliseconds of inbound silence before a ping is sent. Any inbound message counts as
-   * proof of life and postpones the ping.
+   * Milliseconds of silence, in either direction, after which a ping is sent: when nothing
+   * was received for this long (is the peer still there?), and when nothing was sent for
+   * this long (so that servers and proxies that drop quiet clients hear from this one).
+   * Any frame postpones the ping, inbound or outbound. While pings are answered, the
+   * client therefore writes a frame at least this often: shorten it to stay under an idle
+   * timeout. Only one ping is in flight at a time.
    * @default 25000
    */
   intervalMs?: number
   /**
    * Milliseconds to wait for the pong (or any inbound message) after a ping before the
-   * connection is declared dead.
+   * connection is declared dead. Independent of `intervalMs`: the next ping is due
+   * `intervalMs` after this one, as soon as it is answered.
    * @default 10000
    */
   timeoutMs?: number
@@ -23,7 +28,7 @@ export interface HeartbeatOptions {
    * Builds the ping frame, for servers with their own format (e.g. `() => 'ping'`). By
    * default a `{ "type": "$ping", "id": … }` envelope is sent through the codec.
    */
-  ping?: () => string | ArrayBufferLike | ArrayBufferView
+  ping?: () => string | ArrayBuffer | ArrayBufferView<ArrayBuffer>
   /**
    * Recognises the server's pong among raw inbound frames (called before decoding). A
    * frame it accepts is consumed and not dispatched. By default a `$pong` envelope is a pong.
@@ -32,7 +37,10 @@ export interface HeartbeatOptions {
 }
 
 export interface HeartbeatHooks {
-  sendPing(): void
+  /** Writes a ping; unless a frame arrives by `deadlineAt` (epoch ms), the connection is dead. */
+  sendPing(deadlineAt: number): void
+  /** The unanswered ping's deadline moved, or (`null`) the ping was answered. */
+  deadline(deadlineAt: number | null): void
   onDead(): void
   onRtt(rttMs: number): void
   /** The socket's `bufferedAmount`: a ping queued behind outgoing data waits with it. */
@@ -47,7 +55,7 @@ const FRESH_MS = 1000
 // The phases of one connection's heartbeat, in order. Numbers, so that "a ping is
 // outstanding" is `phase >= AWAITING`.
 const OFF = 0
-/** Waiting for `intervalMs` of inbound silence. */
+/** Waiting for `intervalMs` of silence in either direction. */
 const WAITING = 1
 /** A ping is out: any inbound frame ends this phase. */
 const AWAITING = 2
@@ -55,8 +63,8 @@ const AWAITING = 2
 const REPROBED = 3
 
 /**
- * Ping/pong liveness for one open connection, on a single timer. The receive path only
- * records a timestamp; the timer works out on firing whether a ping is due.
+ * Ping/pong liveness for one open connection, on a single timer. The receive and send
+ * paths only record timestamps; the timer works out on firing whether a ping is due.
  *
  * A timer that fires far too late (sleep, a frozen or throttled tab) is not trusted to
  * judge the connection: it sends a probe instead. Only one such late probe is allowed
@@ -72,6 +80,7 @@ export class Heartbeat {
   readonly #timer: TimerSlot
   #phase = OFF
   #lastInboundAt = 0
+  #lastOutboundAt = 0
   /**
    * When the unanswered ping went out, or `null`. Kept apart from `#phase`: the socket
    * records every frame as inbound before it can decode a `$pong`, which ends `AWAITING`.
@@ -98,7 +107,7 @@ export class Heartbeat {
 
   start(): void {
     this.#phase = WAITING
-    this.#lastInboundAt = this.#clock.now()
+    this.#lastInboundAt = this.#lastOutboundAt = this.#clock.now()
     this.#arm(this.#intervalMs)
   }
 
@@ -108,17 +117,28 @@ export class Heartbeat {
     this.#timer.clear()
   }
 
-  /** Any inbound frame: the connection is alive. Hot path: no timer work here. */
+  /** Any inbound frame: the connection is alive. Hot path: timer work only once per ping. */
   noteInbound(): void {
     this.#lastInboundAt = this.#clock.now()
-    if (this.#phase >= AWAITING) this.#phase = WAITING
+    if (this.#phase >= AWAITING) {
+      this.#answered()
+      // The socket is still handling this frame: the hook reaches snapshot subscribers, and
+      // one that closed or reconnected the socket now would pull the frame from under it.
+      queueMicrotask(() => this.#hooks.deadline(this.#phase >= AWAITING ? this.#dueAt : null))
+    }
   }
 
-  /** A pong: alive, and an RTT sample if a ping was outstanding. */
+  /** Any outbound frame. Hot path: a timestamp only; the timer works out the rest. */
+  noteOutbound(): void {
+    this.#lastOutboundAt = this.#clock.now()
+  }
+
+  /** A pong: alive, and an RTT sample if a ping was outstanding (the hook clears the deadline). */
   notePong(): void {
     const sentAt = this.#pingSentAt
     this.#pingSentAt = null
-    this.noteInbound()
+    this.#lastInboundAt = this.#clock.now()
+    if (this.#phase >= AWAITING) this.#answered()
     if (sentAt !== null) this.#hooks.onRtt(this.#lastInboundAt - sentAt)
   }
 
@@ -130,7 +150,19 @@ export class Heartbeat {
     } else if (this.#phase !== OFF && this.#dueAt - now > this.#probeTimeoutMs) {
       // Already awaiting a pong: only bring the verdict forward.
       this.#arm(this.#probeTimeoutMs)
+      this.#hooks.deadline(this.#dueAt)
     }
+  }
+
+  /**
+   * The ping in flight was answered: the next one is due `intervalMs` into the silence in
+   * either direction. Re-armed here, not left to the ping's deadline, so that an interval
+   * shorter than `timeoutMs` is kept.
+   */
+  #answered(): void {
+    this.#phase = WAITING
+    const quietMs = this.#clock.now() - Math.min(this.#lastInboundAt, this.#lastOutboundAt)
+    this.#arm(Math.max(0, this.#intervalMs - quietMs))
   }
 
   #arm(delayMs: number): void {
@@ -140,18 +172,19 @@ export class Heartbeat {
 
   #ping(waitMs: number, next = AWAITING): void {
     this.#phase = next
-    this.#pingSentAt = this.#clock.now()
+    this.#pingSentAt = this.#lastOutboundAt = this.#clock.now()
     this.#bufferedAtPing = this.#hooks.buffered()
     this.#arm(waitMs)
-    this.#hooks.sendPing()
+    // Last: the hook runs user code, which may stop this heartbeat.
+    this.#hooks.sendPing(this.#dueAt)
   }
 
   #tick(): void {
     const now = this.#clock.now()
     const late = now - this.#dueAt > LATE_TOLERANCE_MS
-    const silentMs = now - this.#lastInboundAt
     if (this.#phase === WAITING) {
-      if (silentMs < this.#intervalMs) this.#arm(this.#intervalMs - silentMs)
+      const quietMs = now - Math.min(this.#lastInboundAt, this.#lastOutboundAt)
+      if (quietMs < this.#intervalMs) this.#arm(this.#intervalMs - quietMs)
       else this.#ping(late ? this.#probeTimeoutMs : this.#timeoutMs)
     }
     // From here on a pong is awaited (`stop()` clears the timer, so the phase is not OFF).
@@ -163,6 +196,7 @@ export class Heartbeat {
       if (buffered > 0 && buffered < this.#bufferedAtPing) {
         this.#bufferedAtPing = buffered
         this.#arm(this.#timeoutMs)
+        this.#hooks.deadline(this.#dueAt)
       } else {
         this.stop()
         this.#hooks.onDead()

@@ -142,6 +142,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
         nextRetryAt: null,
         online: this.#online(),
         rttMs: null,
+        pongDeadlineAt: null,
         queuedMessages: 0,
         lastClose: null,
         lastError: null,
@@ -179,16 +180,25 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       },
       written: () => {
         this.#stats.messagesSent++
+        this.#heartbeat?.noteOutbound()
       },
       changed: () => this.#queueChanged(),
     })
     this.#isPong = heartbeat ? heartbeat.isPong : undefined
     this.#heartbeat = heartbeat
       ? new Heartbeat(heartbeat, clock, {
-          sendPing: () =>
+          sendPing: (deadlineAt) => {
+            const generation = this.#generation
             this.#sendControl(() =>
               heartbeat.ping ? heartbeat.ping() : this.#encode({ type: '$ping', id: nanoid() }),
-            ),
+            )
+            // A throwing ping() is reported as `error`, whose listener may have closed the socket.
+            if (generation !== this.#generation) return
+            this.#store.update({ pongDeadlineAt: deadlineAt })
+            if (generation === this.#generation)
+              this.#events.emit('heartbeat', { phase: 'ping', deadlineAt })
+          },
+          deadline: (pongDeadlineAt) => this.#store.update({ pongDeadlineAt }),
           buffered: () => this.#ws?.bufferedAmount ?? 0,
           onDead: () =>
             this.#connectionEnded(
@@ -196,8 +206,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
               'heartbeat-timeout',
             ),
           onRtt: (rttMs) => {
-            this.#store.update({ rttMs })
-            this.#events.emit('heartbeat', { rttMs })
+            const generation = this.#generation
+            this.#store.update({ rttMs, pongDeadlineAt: null })
+            if (generation === this.#generation)
+              this.#events.emit('heartbeat', { phase: 'pong', rttMs })
           },
         })
       : null
@@ -846,7 +858,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (!canTransition(from, to))
       throw new Error(`resilient-socket: invalid transition ${from} → ${to}`)
     this.#state = to
-    this.#store.update({ ...patch, state: to })
+    // A ping is only ever in flight while open, and a transition starts or ends that.
+    this.#store.update({ pongDeadlineAt: null, ...patch, state: to })
     this.#o.logger.debug('state', { from, to })
     this.#events.emit('state', { from, to })
   }

@@ -89,7 +89,10 @@ export function installHarness(entry, lib) {
     )
     created.on('error', (error) => record('error', describeError(error, lib)))
     created.on('drop', ({ reason }) => record('drop', { reason }))
-    created.on('heartbeat', ({ rttMs }) => record('heartbeat', { rttMs }))
+    created.on(
+      'heartbeat',
+      (beat) => beat.phase === 'pong' && record('heartbeat', { rttMs: beat.rttMs }),
+    )
     for (const type of config.listen ?? []) {
       created.onMessage(type, (data) => messages.push({ type, data, at: at() }))
     }

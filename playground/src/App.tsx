@@ -38,9 +38,9 @@ export function App() {
   useSocketEvent(socket, 'open', ({ reconnected }) => {
     if (reconnected) setReconnects((n) => n + 1)
   })
-  useSocketEvent(socket, 'heartbeat', ({ rttMs }) =>
-    setRtts((list) => [...list, rttMs].slice(-RTT_SAMPLES)),
-  )
+  useSocketEvent(socket, 'heartbeat', (beat) => {
+    if (beat.phase === 'pong') setRtts((list) => [...list, beat.rttMs].slice(-RTT_SAMPLES))
+  })
 
   const runCalls = async (says: string, calls: string[]) => {
     add('you', says)

@@ -10,6 +10,7 @@ const SERVER_SNAPSHOT: SocketSnapshot = Object.freeze({
   nextRetryAt: null,
   online: true,
   rttMs: null,
+  pongDeadlineAt: null,
   queuedMessages: 0,
   lastClose: null,
   lastError: null,

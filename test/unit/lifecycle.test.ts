@@ -302,6 +302,7 @@ describe('state, events and snapshot', () => {
       nextRetryAt: null,
       online: true,
       rttMs: null,
+      pongDeadlineAt: null,
       queuedMessages: 0,
       lastClose: null,
       lastError: null,
