@@ -31,6 +31,8 @@ test.beforeAll(async ({ browserName: _browserName }, workerInfo) => {
   // One dependency cache per concurrently running worker: two Vite servers optimizing into
   // the same directory at once would trip over each other. Kept between runs (warm starts).
   viteCacheDir = join(root, `node_modules/.cache/playground-e2e-${workerInfo.parallelIndex}`)
+  // As `npm run demo` does: the fault buttons need the server's control secret.
+  process.env.VITE_CONTROL_SECRET = server.controlSecret
   vite = await createServer({
     configFile: join(root, 'playground/vite.config.ts'),
     cacheDir: viteCacheDir,

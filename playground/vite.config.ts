@@ -1,14 +1,38 @@
 import { fileURLToPath } from 'node:url'
 import react from '@vitejs/plugin-react'
-import { defineConfig } from 'vite'
+import { defineConfig, type Plugin } from 'vite'
 
 const fromRoot = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url))
+
+/**
+ * The served modules carry the reference server's control secret (VITE_CONTROL_SECRET, set
+ * by `npm run demo`). Vite answers CORS for loopback pages only, so another site can neither
+ * fetch() them nor load them as module scripts; a classic `<script>` or `<link>` needs no
+ * CORS, though, so every cross-site request other than opening the page is refused here.
+ */
+function refuseCrossSiteLoads(): Plugin {
+  return {
+    name: 'playground:refuse-cross-site-loads',
+    configureServer(server) {
+      server.middlewares.use((request, response, next) => {
+        const site = request.headers['sec-fetch-site']
+        if (site === 'cross-site' && request.headers['sec-fetch-mode'] !== 'navigate') {
+          response
+            .writeHead(403, { 'Content-Type': 'text/plain' })
+            .end('cross-site request refused')
+          return
+        }
+        next()
+      })
+    },
+  }
+}
 
 // The playground runs the library from source, imported by its package names exactly as an
 // application would: edits in src/ show up at once, no build needed.
 export default defineConfig({
   root: fileURLToPath(new URL('.', import.meta.url)),
-  plugins: [react()],
+  plugins: [react(), refuseCrossSiteLoads()],
   resolve: {
     alias: [
       { find: /^resilient-socket\/react$/, replacement: fromRoot('src/react/index.ts') },

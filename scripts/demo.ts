@@ -8,8 +8,6 @@ import { type ReferenceServer, type ServerOptions, startServer } from '../e2e/se
 const HOST = '127.0.0.1'
 const SERVER_PORT = 8787
 const PLAYGROUND_PORT = 5173
-/** The playground's page (Vite, any local port) is the only origin that needs to connect. */
-const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
 
 const serverLog = (line: string): void => {
   process.stdout.write(`${styleText('dim', 'server │')} ${line}\n`)
@@ -20,11 +18,8 @@ const SHUTDOWN_TIMEOUT_MS = 5000
 
 /** On 8787 like the CLI, or on a free port when something else has it (and says so). */
 async function startReferenceServer(): Promise<ReferenceServer> {
-  const options: ServerOptions = {
-    host: HOST,
-    allowedOrigins: (origin) => LOCAL_ORIGIN.test(origin),
-    log: serverLog,
-  }
+  // The default Origin allow-list (loopback pages only) is what the playground needs.
+  const options: ServerOptions = { host: HOST, log: serverLog }
   try {
     return await startServer({ ...options, port: SERVER_PORT })
   } catch (error) {
@@ -64,8 +59,11 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => void shutdown('SIGINT'))
   process.on('SIGTERM', () => void shutdown('SIGTERM'))
 
-  // Read by playground/src/config.ts; Vite exposes VITE_* variables of its process.
+  // Read by playground/src/config.ts; Vite exposes VITE_* variables of its process. The
+  // secret ends up in a module that only the playground's own page (or another loopback one:
+  // Vite's CORS default) can read, and that Vite refuses to hand to another site.
   process.env.VITE_SERVER_URL = server.url
+  process.env.VITE_CONTROL_SECRET = server.controlSecret
   const ownSigterm = new Set(process.listeners('SIGTERM'))
   vite = await createServer({
     configFile: fileURLToPath(new URL('../playground/vite.config.ts', import.meta.url)),
@@ -83,7 +81,8 @@ async function main(): Promise<void> {
 
   process.stdout.write(
     `\n  ${styleText(['bold', 'green'], '➜  Open the playground:')} ${styleText('cyan', url)}\n` +
-      `     reference server ${server.url} (control API ${server.httpUrl}/control) · Ctrl+C stops both\n\n`,
+      `     reference server ${server.url} (control API ${server.httpUrl}/control) · Ctrl+C stops both\n` +
+      `     control secret ${styleText('dim', server.controlSecret)} (header Authorization: Bearer <secret>)\n\n`,
   )
 }
 

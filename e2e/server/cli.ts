@@ -1,26 +1,30 @@
 #!/usr/bin/env node
-// Runs directly on Node >= 22.18 (type stripping), e.g. `node e2e/server/cli.ts`.
+// Runs on Node >= 22.18 (type stripping): `npm run server` uses the project's pinned Node 22,
+// whatever the system `node` is.
 import { parseArgs } from 'node:util'
-import { startServer } from './index.ts'
+import { isLoopbackOrigin, startServer } from './index.ts'
 
-const USAGE = `Usage: node e2e/server/cli.ts [options]
+const USAGE = `Usage: npm run server -- [options]   (or: node e2e/server/cli.ts on Node >= 22.18)
 
 Starts the resilient-socket reference echo server.
 
 Options:
   --port <n>              port to listen on (default 8787; 0 picks a free one)
   --host <addr>           interface to bind (default 127.0.0.1)
+  --allow-origin <origin> also let pages on this origin connect, fetch /token and call
+                          /control (repeatable; loopback origins are always allowed)
   --static <prefix=dir>   serve a directory read-only under a URL prefix (repeatable)
   --quiet                 do not log connections and faults
   -h, --help              show this help
 
-Control API (loopback only): POST /control/drop, /control/close?code=&reason=,
-/control/silence?on=1|0, /control/refuse?ms=, /control/pause?on=1|0,
-/control/expire-tokens, /control/invalidate-tokens, /control/restart?downMs=,
-/control/send-raw, /control/broadcast; GET /control/status. Tokens: GET /token?ttlMs=.`
+Environment:
+  CONTROL_SECRET          the control API secret (at least 16 characters); random if unset
 
-/** Pages served by Vite, Playwright or this server itself, on any local port. */
-const LOCAL_ORIGIN = /^https?:\/\/(localhost|127\.0\.0\.1|\[::1\])(:\d{1,5})?$/
+Control API (loopback peers only, header "Authorization: Bearer <control secret>"):
+POST /control/drop, /control/close?code=&reason=, /control/silence?on=1|0,
+/control/refuse?ms=, /control/pause?on=1|0, /control/expire-tokens,
+/control/invalidate-tokens, /control/restart?downMs=, /control/send-raw,
+/control/broadcast; GET /control/status. Tokens: GET /token?ttlMs=.`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n\n${USAGE}\n`)
@@ -35,6 +39,7 @@ function parse(argv: string[]) {
         port: { type: 'string', default: '8787' },
         host: { type: 'string', default: '127.0.0.1' },
         static: { type: 'string', multiple: true, default: [] },
+        'allow-origin': { type: 'string', multiple: true, default: [] },
         quiet: { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -62,6 +67,21 @@ async function main(): Promise<void> {
     staticDirs[mount.slice(0, eq)] = mount.slice(eq + 1)
   }
 
+  const extraOrigins = new Set<string>()
+  for (const origin of args['allow-origin']) {
+    let parsed: URL
+    try {
+      parsed = new URL(origin)
+    } catch {
+      fail(`--allow-origin expects an origin such as https://app.example, got ${origin}`)
+    }
+    // Browsers send the serialised origin: scheme, host and a non-default port only.
+    if (parsed.origin === 'null' || parsed.origin !== origin.replace(/\/$/, '')) {
+      fail(`--allow-origin expects an origin such as https://app.example, got ${origin}`)
+    }
+    extraOrigins.add(parsed.origin)
+  }
+
   const log = args.quiet
     ? undefined
     : (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`)
@@ -69,12 +89,20 @@ async function main(): Promise<void> {
     port,
     host: args.host,
     static: staticDirs,
-    allowedOrigins: (origin) => LOCAL_ORIGIN.test(origin),
+    allowedOrigins: (origin) => isLoopbackOrigin(origin) || extraOrigins.has(origin),
+    controlSecret: process.env.CONTROL_SECRET || null,
     ...(log === undefined ? {} : { log }),
   }).catch((error: unknown) => fail(`could not start: ${(error as Error).message}`))
 
   process.stdout.write(
-    `reference server listening on ${server.url} (control: ${server.httpUrl}/control)\n`,
+    [
+      `reference server listening on ${server.url} (Node ${process.version})`,
+      `  tokens:         GET ${server.httpUrl}/token`,
+      `  control API:    ${server.httpUrl}/control/*`,
+      `  control secret: ${server.controlSecret}`,
+      `  e.g. curl -X POST -H 'Authorization: Bearer ${server.controlSecret}' ${server.httpUrl}/control/drop`,
+      '',
+    ].join('\n'),
   )
 
   let stopping = false

@@ -12,11 +12,10 @@ export class HttpError extends Error {
 }
 
 /**
- * Any page may call the token and control endpoints: the playground and the e2e
- * pages are served from other origins (Vite's dev server, Playwright's).
+ * What a preflight from an allowed origin is told. Authorization carries the control
+ * secret; being a non-simple header, it also forces the preflight in the first place.
  */
-export const CORS_HEADERS: Readonly<Record<string, string>> = {
-  'Access-Control-Allow-Origin': '*',
+export const CORS_PREFLIGHT_HEADERS: Readonly<Record<string, string>> = {
   'Access-Control-Allow-Methods': 'GET, POST, OPTIONS',
   'Access-Control-Allow-Headers': 'Content-Type, Authorization',
   'Access-Control-Max-Age': '600',
@@ -30,7 +29,6 @@ export function sendJson(
 ): void {
   const text = JSON.stringify(body)
   response.writeHead(status, {
-    ...CORS_HEADERS,
     'Content-Type': 'application/json; charset=utf-8',
     'Content-Length': String(Buffer.byteLength(text)),
     'Cache-Control': 'no-store',

@@ -2,11 +2,19 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServerControl } from './control.ts'
 import { handleControlRequest } from './control-http.ts'
 import { requestUrl } from './credentials.ts'
-import { CORS_HEADERS, HttpError, isLoopback, numberParam, sendJson } from './http-util.ts'
+import type { RequestGuard } from './guard.ts'
+import {
+  CORS_PREFLIGHT_HEADERS,
+  HttpError,
+  isLoopback,
+  numberParam,
+  sendJson,
+} from './http-util.ts'
 import type { StaticHandler } from './static-files.ts'
 
 export interface HttpDeps {
   control: ServerControl
+  guard: RequestGuard
   serveStatic: StaticHandler
   bodyLimitBytes: number
   log: (line: string) => void
@@ -17,6 +25,7 @@ export type RequestHandler = (request: IncomingMessage, response: ServerResponse
 /** Plain HTTP on the WebSocket port: token issuing, the control API, static files. */
 export function createRequestHandler({
   control,
+  guard,
   serveStatic,
   bodyLimitBytes,
   log,
@@ -25,23 +34,61 @@ export function createRequestHandler({
     const url = requestUrl(request)
     const { pathname } = url
 
+    if (!guard.hostAllowed(request)) {
+      log(`request for host ${JSON.stringify(request.headers.host)} refused`)
+      sendJson(response, 403, {
+        error: 'this server answers requests addressed to localhost or an IP address only',
+      })
+      return
+    }
+
+    const isControl = pathname === '/control' || pathname.startsWith('/control/')
+    // Refused before anything runs: a cross-origin POST without custom headers is sent
+    // with no preflight, so CORS alone would only hide the answer, not stop the effect.
+    if (request.method === 'OPTIONS' || pathname === '/token' || isControl) {
+      // Caches must not hand one origin's answer to another.
+      response.setHeader('Vary', 'Origin')
+      if (!guard.originAllowed(request)) {
+        log(`request from origin ${JSON.stringify(request.headers.origin ?? null)} refused`)
+        sendJson(response, 403, { error: 'origin not allowed' })
+        request.resume()
+        return
+      }
+      const corsOrigin = guard.corsOrigin(request)
+      if (corsOrigin !== null) response.setHeader('Access-Control-Allow-Origin', corsOrigin)
+    }
+
     if (request.method === 'OPTIONS') {
-      // Chrome's Private Network Access preflight asks this before a public page
-      // may call a loopback address; the e2e pages are local anyway.
+      // Private Network Access: Chrome asks this before a public page may call a loopback
+      // address. Only an allowed origin gets this far.
       const extra: Record<string, string> =
         request.headers['access-control-request-private-network'] === 'true'
           ? { 'Access-Control-Allow-Private-Network': 'true' }
           : {}
-      response.writeHead(204, { ...CORS_HEADERS, ...extra }).end()
+      response.writeHead(204, { ...CORS_PREFLIGHT_HEADERS, ...extra }).end()
       return
     }
 
     if (pathname === '/token') return issueToken(request, response, url.searchParams, control)
 
-    if (pathname === '/control' || pathname.startsWith('/control/')) {
+    if (isControl) {
       if (!isLoopback(request.socket.remoteAddress)) {
         log(`control request from ${request.socket.remoteAddress ?? 'unknown'} refused`)
         sendJson(response, 403, { error: 'the control API only answers loopback clients' })
+        return
+      }
+      if (!guard.hasControlSecret(request)) {
+        log('control request without the control secret refused')
+        sendJson(
+          response,
+          401,
+          {
+            error:
+              'the control API needs "Authorization: Bearer <control secret>"; the server prints the secret when it starts (server.controlSecret in process)',
+          },
+          { 'WWW-Authenticate': 'Bearer' },
+        )
+        request.resume()
         return
       }
       const name = pathname.slice('/control/'.length)

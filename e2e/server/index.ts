@@ -4,6 +4,7 @@ import { WebSocketServer } from 'ws'
 import type { ServerControl } from './control.ts'
 import { createControl } from './control.ts'
 import { selectProtocol } from './credentials.ts'
+import { createRequestGuard } from './guard.ts'
 import { createRequestHandler } from './http.ts'
 import { Hub } from './hub.ts'
 import type { ServerOptions } from './options.ts'
@@ -15,6 +16,7 @@ import { createUpgradeHandler } from './upgrade.ts'
 export type { ConnectionStatus } from './connection.ts'
 export type { ServerControl, ServerStatus } from './control.ts'
 export { ControlError } from './control.ts'
+export { isLoopbackOrigin } from './guard.ts'
 export type { ServerOptions } from './options.ts'
 export type { ReceivedMessage } from './received-log.ts'
 export type { IssuedToken } from './tokens.ts'
@@ -25,6 +27,11 @@ export interface ReferenceServer {
   /** `http://127.0.0.1:PORT`, for `/token`, `/control/*` and static files. */
   readonly httpUrl: string
   readonly port: number
+  /**
+   * What the HTTP control API requires as `Authorization: Bearer <controlSecret>`; the
+   * `controlSecret` option, or random for this server. Kept across stop()/start().
+   */
+  readonly controlSecret: string
   readonly control: ServerControl
   /** Crash: destroys every socket and stops listening. The port number is kept for start(). */
   stop(): Promise<void>
@@ -39,6 +46,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   const config = resolveServerOptions(options)
   const hub = new Hub(config)
   const refusal = new Refusal()
+  const guard = createRequestGuard({
+    bindHost: config.host,
+    isOriginAllowed: config.isOriginAllowed,
+    controlSecret: config.controlSecret,
+  })
   const wss = new WebSocketServer({
     noServer: true,
     clientTracking: false,
@@ -133,15 +145,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     'request',
     createRequestHandler({
       control,
+      guard,
       serveStatic: createStaticHandler(config.staticDirs),
       bodyLimitBytes: config.maxPayloadBytes,
       log: config.log,
     }),
   )
-  http.on(
-    'upgrade',
-    createUpgradeHandler({ wss, hub, refusal, isOriginAllowed: config.isOriginAllowed }),
-  )
+  http.on('upgrade', createUpgradeHandler({ wss, hub, refusal, guard }))
   http.on('clientError', (_error, socket) => socket.destroy())
   // Errors while listening (EMFILE and the like) must not crash a test run.
   http.on('error', (error) => config.log(`server error: ${error.message}`))
@@ -159,6 +169,7 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     get port() {
       return port
     },
+    controlSecret: config.controlSecret,
     control,
     stop: () => serially(unlisten),
     start: () => serially(listen),

@@ -3,6 +3,7 @@ import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
 import { presentedToken, requestUrl } from './credentials.ts'
+import type { RequestGuard } from './guard.ts'
 import type { Hub } from './hub.ts'
 import type { Refusal } from './refusal.ts'
 
@@ -10,7 +11,7 @@ export interface UpgradeDeps {
   wss: WebSocketServer
   hub: Hub
   refusal: Refusal
-  isOriginAllowed: (origin: string) => boolean
+  guard: RequestGuard
 }
 
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
@@ -20,39 +21,31 @@ export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Bu
  * decided here: a browser reports any refused handshake as a bare 1006, so bad tokens
  * are accepted and then closed with 4001, which the client can tell apart.
  */
-export function createUpgradeHandler({
-  wss,
-  hub,
-  refusal,
-  isOriginAllowed,
-}: UpgradeDeps): UpgradeHandler {
+export function createUpgradeHandler({ wss, hub, refusal, guard }: UpgradeDeps): UpgradeHandler {
   return (request, socket, head) => {
     // A client that resets mid-handshake must not take the process down.
     socket.on('error', () => socket.destroy())
 
+    // Browsers send an Origin with every WebSocket handshake and no CORS applies to it,
+    // so this check is all that keeps another site's page off the echo server.
+    if (!guard.hostAllowed(request)) {
+      hub.log(`rejected an upgrade for host ${JSON.stringify(request.headers.host)}`)
+      return rejectHandshake(socket, 403, {})
+    }
+    if (!guard.originAllowed(request)) {
+      hub.log(`rejected an upgrade from origin ${JSON.stringify(request.headers.origin ?? null)}`)
+      return rejectHandshake(socket, 403, {})
+    }
     const retryAfterMs = refusal.remainingMs()
     if (retryAfterMs > 0) {
       hub.log('refused an upgrade (refuse fault active)')
       return rejectHandshake(socket, 503, { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) })
-    }
-    const origin = request.headers.origin
-    if (origin !== undefined && !originAllowed(isOriginAllowed, origin)) {
-      hub.log(`rejected an upgrade from origin ${JSON.stringify(origin)}`)
-      return rejectHandshake(socket, 403, {})
     }
     const url = requestUrl(request)
     const token = presentedToken(request, url)
     wss.handleUpgrade(request, socket, head, (ws) => {
       hub.accept(ws, url.pathname, token)
     })
-  }
-}
-
-function originAllowed(isOriginAllowed: (origin: string) => boolean, origin: string): boolean {
-  try {
-    return isOriginAllowed(origin)
-  } catch {
-    return false
   }
 }
 

@@ -15,3 +15,9 @@ export const HTTP_URL = SERVER_URL.replace(/^ws/, 'http')
 export const SOCKET_URL = `${SERVER_URL}/secure`
 /** Long enough that no renewal happens during a demo; the expire button ends it early. */
 export const TOKEN_TTL_MS = 10 * 60_000
+/**
+ * What the control API requires as `Authorization: Bearer …`, set by `npm run demo`
+ * (VITE_CONTROL_SECRET). Never taken from the page URL: a link could then carry someone
+ * else's secret, and URLs end up in history and logs.
+ */
+export const CONTROL_SECRET = import.meta.env.VITE_CONTROL_SECRET ?? ''

@@ -140,11 +140,13 @@ describe('messages', () => {
 })
 
 describe('auth', () => {
-  it('issues tokens over GET and POST with CORS, and rejects bad ttls', async () => {
+  it('issues tokens over GET and POST with CORS for a loopback page, and rejects bad ttls', async () => {
     const server = await serverForTest()
     const before = Date.now()
-    const response = await fetch(`${server.httpUrl}/token?ttlMs=5000`)
-    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+    const response = await fetch(`${server.httpUrl}/token?ttlMs=5000`, {
+      headers: { Origin: 'http://localhost:5173' },
+    })
+    expect(response.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
     const body = (await response.json()) as { token: string; expiresAt: number }
     expect(body.token).toMatch(/^[A-Za-z0-9_-]{20,}$/)
     expect(body.expiresAt).toBeGreaterThanOrEqual(before + 5000)
@@ -457,19 +459,24 @@ describe('control, in process', () => {
 })
 
 describe('control over HTTP', () => {
-  const post = (server: { httpUrl: string }, path: string, body?: string): Promise<Response> =>
-    fetch(
-      `${server.httpUrl}/control/${path}`,
-      body === undefined ? { method: 'POST' } : { method: 'POST', body },
-    )
+  type Server = { httpUrl: string; controlSecret: string }
+  const auth = (server: Server) => ({ Authorization: `Bearer ${server.controlSecret}` })
+  const post = (server: Server, path: string, body?: string): Promise<Response> =>
+    fetch(`${server.httpUrl}/control/${path}`, {
+      method: 'POST',
+      headers: auth(server),
+      ...(body === undefined ? {} : { body }),
+    })
 
   it('drop, close, silence, pause, broadcast, send-raw and status', async () => {
     const server = await serverForTest()
     const client = await openClient(server.url)
     const [id] = server.control.connectionIds()
 
-    const status = await fetch(`${server.httpUrl}/control/status`)
-    expect(status.headers.get('access-control-allow-origin')).toBe('*')
+    const status = await fetch(`${server.httpUrl}/control/status`, {
+      headers: { ...auth(server), Origin: 'http://127.0.0.1:5173' },
+    })
+    expect(status.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:5173')
     expect(await status.json()).toEqual({
       connections: [
         {
@@ -554,14 +561,16 @@ describe('control over HTTP', () => {
       headers: { Origin: 'http://localhost:5173', 'Access-Control-Request-Method': 'POST' },
     })
     expect(preflight.status).toBe(204)
-    expect(preflight.headers.get('access-control-allow-origin')).toBe('*')
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
     expect(preflight.headers.get('access-control-allow-methods')).toContain('POST')
 
     const unknown = await post(server, 'explode')
     expect(unknown.status).toBe(404)
     expect(unknown.headers.get('content-type')).toContain('application/json')
     expect((await post(server, '__proto__')).status).toBe(404)
-    expect((await fetch(`${server.httpUrl}/control/drop`)).status).toBe(405)
+    expect((await fetch(`${server.httpUrl}/control/drop`, { headers: auth(server) })).status).toBe(
+      405,
+    )
     expect((await fetch(`${server.httpUrl}/nothing-here`)).status).toBe(404)
   })
 
