@@ -111,6 +111,10 @@ test('the playground shows every fault and the recovery from it', async ({ page 
   test.setTimeout(150_000)
   const ui = new Dashboard(page)
   const button = (name: string) => page.getByRole('button', { name, exact: true })
+  // The token goes in a `$auth` first message: a socket URL that carried it would be printed
+  // by the browser on every failed attempt, and written to proxies' logs.
+  const socketUrls: string[] = []
+  page.on('websocket', (socket) => socketUrls.push(socket.url()))
 
   await test.step('loads and connects', async () => {
     await page.goto(`${vite.resolvedUrls?.local[0]}?server=${encodeURIComponent(server.url)}`)
@@ -231,6 +235,9 @@ test('the playground shows every fault and the recovery from it', async ({ page 
       ui.messages.locator('[data-direction="in"]', { hasText: 'sent while offline' }),
     ).toBeVisible()
   })
+
+  expect(socketUrls.length).toBeGreaterThan(5)
+  expect(socketUrls.filter((url) => url.includes('access_token'))).toEqual([])
 
   // For the screenshot: wait until the heartbeat has drawn its sparkline.
   await expect(page.locator('svg.sparkline')).toBeVisible({ timeout: 15_000 })

@@ -20,8 +20,9 @@ if (import.meta.hot) import.meta.hot.data.network = network
 export const SOCKET_OPTIONS: SocketOptions<DemoSchema> = {
   heartbeat: { intervalMs: 5000, timeoutMs: 3000 },
   retry: { initialDelayMs: 500, maxDelayMs: 5000 },
+  // The default placement, a `$auth` first message, keeps the token out of the URL: the
+  // browser prints a failed socket's URL in the console on every attempt, and proxies log it.
   auth: {
-    placement: 'query',
     getToken: ({ signal }) => fetchToken(TOKEN_TTL_MS, signal),
   },
   network: network.source,
