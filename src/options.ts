@@ -158,7 +158,10 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
    */
   requestTimeoutMs?: number
   /**
-   * Inbound frames larger than this many bytes are dropped with `DECODE_FAILED`.
+   * Inbound frames larger than this many bytes are dropped with `DECODE_FAILED` before they
+   * are decoded. It spares the decoder and your handlers, not memory: the platform reads a
+   * whole frame before handing it over (a 64 MiB frame costs about 130 MB of RSS whatever
+   * this says). To bound memory, cap the frame size on the server (`ws`: `maxPayload`).
    * @default Infinity
    */
   maxMessageBytes?: number
