@@ -9,8 +9,18 @@ import {
 } from './contenders.ts'
 import { idleFootprint, settledTimers } from './memory.ts'
 import { pingPong, pipelined } from './messaging.ts'
-import { OUTAGE_MS, OUTAGE_SENDS, recovery } from './recovery.ts'
 import { alternate } from './rounds.ts'
+import {
+  burstSection,
+  cutSection,
+  type DeliveryResults,
+  herdSection,
+  judgeDelivery,
+  outageSection,
+  renderDelivery,
+  sweepSection,
+  type Target,
+} from './sections.ts'
 import { EchoServer } from './server-process.ts'
 import { measureSizes, type SizeReport } from './size.ts'
 import { median, percentile, ratio, round } from './stats.ts'
@@ -23,16 +33,28 @@ export const IDLE_INSTANCES = 500
 const SETTLE_MS = 6000
 
 /**
- * Measured rounds per scenario (after the warm-up round). The message scenarios are short
- * and the noisiest on a shared machine, so they get more; `--rounds` sets them all.
+ * Measured rounds per scenario (after the warm-up round, for those timed). The message
+ * scenarios are short and the noisiest on a shared machine, so they get more; the delivery
+ * scenarios count messages, and each of their rounds takes seconds of real time (the
+ * outage, the herd's reconnection). `--rounds` sets them all.
  */
-export const DEFAULT_ROUNDS = { throughput: 10, latency: 10, memory: 5, recovery: 5 }
+export const DEFAULT_ROUNDS = {
+  memory: 3,
+  throughput: 8,
+  latency: 8,
+  burst: 3,
+  cut: 2,
+  outage: 2,
+  herd: 1,
+  sweep: 5,
+}
 export type Scenario = keyof typeof DEFAULT_ROUNDS
+/** Every section `npm run bench` knows, in the order they run. */
+export const SECTIONS = [...(Object.keys(DEFAULT_ROUNDS) as Scenario[]), 'size'] as const
 
 const TARGETS = {
   throughputRatio: 1.1,
   latencyRatio: 1.1,
-  lost: 0,
   heapOverRawBytes: 4096,
   timersPerIdleInstance: 1,
 }
@@ -49,6 +71,8 @@ export interface ThroughputRow {
   pairedRatio: number
   runsMs: number[]
   outOfOrder: number
+  /** Fewest echoes in a round; short of the count means the contender dropped some. */
+  deliveredMin: number
 }
 
 export interface LatencyRow {
@@ -62,16 +86,6 @@ export interface LatencyRow {
   runs: { medianMs: number; p99Ms: number }[]
 }
 
-export interface RecoveryRow {
-  name: string
-  upToOpenMs: number | null
-  lostTotal: number | null
-  duplicatesTotal: number | null
-  allInOrder: boolean | null
-  runs: { upToOpenMs: number; lost: number; duplicates: number; inOrder: boolean }[]
-  note: string
-}
-
 export interface MemoryRow {
   name: string
   heapBytesPerInstance: number
@@ -81,20 +95,14 @@ export interface MemoryRow {
   runsHeapBytes: number[]
 }
 
-export interface Target {
-  target: string
-  value: string
-  met: boolean | null
-}
-
-export interface BenchResults {
+export interface BenchResults extends DeliveryResults {
   library: { from: string; options: unknown }
-  rounds: Record<Scenario, number>
+  /** Measured rounds of the sections that ran. */
+  rounds: Partial<Record<Scenario, number>>
   memoryMeasured: string
   throughput?: { messages: number; rows: ThroughputRow[] }
   latency?: { roundTrips: number; rows: LatencyRow[] }
   memory?: { instances: number; settleMs: number; rows: MemoryRow[] }
-  recovery?: { outageMs: number; sends: number; rows: RecoveryRow[] }
   size?: SizeReport
   targets: Target[]
 }
@@ -108,10 +116,9 @@ export class Bench {
   #results: BenchResults | null = null
 
   constructor({ rounds, log }: { rounds?: number; log: (line: string) => void }) {
-    this.#rounds =
-      rounds === undefined
-        ? { ...DEFAULT_ROUNDS }
-        : { throughput: rounds, latency: rounds, memory: rounds, recovery: rounds }
+    this.#rounds = { ...DEFAULT_ROUNDS }
+    if (rounds !== undefined)
+      for (const key of Object.keys(this.#rounds)) this.#rounds[key as Scenario] = rounds
     this.#log = log
   }
 
@@ -123,29 +130,40 @@ export class Bench {
    * `memoryAfterTraffic` measures that other state instead.
    */
   async run(sections: Set<string>, memoryAfterTraffic = false): Promise<BenchResults> {
+    const rounds = Object.fromEntries(
+      Object.entries(this.#rounds).filter(([section]) => sections.has(section)),
+    )
     const results: BenchResults = {
       library: { from: libraryFrom, options: RESILIENT_OPTIONS },
-      rounds: this.#rounds,
+      rounds,
       memoryMeasured: memoryAfterTraffic
         ? 'after the traffic scenarios'
         : 'first, in a fresh process',
       targets: [],
     }
-    this.#log(
-      `resilient-socket from ${libraryFrom}; rounds after a warm-up: ${roundsText(this.#rounds)}`,
+    this.#log(`resilient-socket from ${libraryFrom}; measured rounds: ${roundsText(rounds)}`)
+    const needsServer = ['throughput', 'latency', 'memory', 'burst', 'cut', 'sweep'].some((s) =>
+      sections.has(s),
     )
-    const needsServer = ['throughput', 'latency', 'memory'].some((s) => sections.has(s))
     const server = needsServer ? await EchoServer.start() : null
     try {
       const memory = server && sections.has('memory')
       if (memory && !memoryAfterTraffic) results.memory = await this.#memory(server)
       if (server && sections.has('throughput')) results.throughput = await this.#throughput(server)
       if (server && sections.has('latency')) results.latency = await this.#latency(server)
+      if (server && sections.has('burst'))
+        results.burst = await burstSection(server, this.#options('burst'))
+      if (server && sections.has('cut'))
+        results.cut = await cutSection(server, this.#options('cut'))
+      if (server && sections.has('sweep'))
+        results.sweep = await sweepSection(server, this.#options('sweep'))
       if (memory && memoryAfterTraffic) results.memory = await this.#memory(server)
     } finally {
       await server?.stop()
     }
-    if (sections.has('recovery')) results.recovery = await this.#recovery()
+    // These two start and kill servers of their own.
+    if (sections.has('outage')) results.outage = await outageSection(this.#options('outage'))
+    if (sections.has('herd')) results.herd = await herdSection(this.#options('herd'))
     if (sections.has('size')) {
       this.#log('size: npx size-limit --json')
       results.size = measureSizes()
@@ -193,6 +211,7 @@ export class Bench {
         pairedRatio: r3(median(own.map((run, i) => ratio(run.ms, baseRuns[i]?.ms ?? Number.NaN)))),
         runsMs: own.map((run) => r1(run.ms)),
         outOfOrder: own.reduce((sum, run) => sum + run.outOfOrder, 0),
+        deliveredMin: Math.min(...own.map((run) => run.delivered)),
       }
     })
     return { messages: THROUGHPUT_MESSAGES, rows }
@@ -261,49 +280,15 @@ export class Bench {
     return { instances: IDLE_INSTANCES, settleMs: SETTLE_MS, rows }
   }
 
-  async #recovery(): Promise<BenchResults['recovery']> {
-    // The default queue (1000 messages, 1 MiB): the outage's 1000 sends must fit as shipped.
-    const ours = resilient('resilient-socket (default queue)', { queue: {} })
-    const contenders = [ours, partysocket]
-    const runs = await alternate(contenders, this.#options('recovery'), (c) => recovery(c))
-    const rows: RecoveryRow[] = [
-      {
-        name: raw.name,
-        upToOpenMs: null,
-        lostTotal: null,
-        duplicatesTotal: null,
-        allInOrder: null,
-        runs: [],
-        note: 'n/a: no reconnection, sends while closed throw or are discarded',
-      },
-      ...contenders.map((contender): RecoveryRow => {
-        const own = runs.get(contender) ?? []
-        return {
-          name: contender.name,
-          upToOpenMs: r1(median(own.map((run) => run.upToOpenMs))),
-          lostTotal: own.reduce((sum, run) => sum + run.lost, 0),
-          duplicatesTotal: own.reduce((sum, run) => sum + run.duplicates, 0),
-          allInOrder: own.every((run) => run.inOrder),
-          runs: own.map((run) => ({ ...run, upToOpenMs: r1(run.upToOpenMs) })),
-          note:
-            contender === ours
-              ? 'default backoff: full jitter, 1 s initial, ×2, 30 s cap'
-              : 'default backoff: 3 s, ×1.3, 10 s cap, no jitter',
-        }
-      }),
-    ]
-    return { outageMs: OUTAGE_MS, sends: OUTAGE_SENDS, rows }
-  }
-
   render(machine: Record<string, unknown>, durationS: number): string {
     const results = this.#results
     if (!results) return ''
     const out: string[] = []
     out.push(
       `Machine: ${machine.cpuModel}, ${machine.cores} cores, Node ${String(machine.node).slice(1)}, ${machine.date}, load average ${(machine.loadAverage as number[]).join(' ')} at start, ${(machine.loadAverageAtEnd as number[]).join(' ')} at the end (2 cores shared with other work make single figures noisy)`,
-      `resilient-socket from ${results.library.from}; contenders alternating, measured rounds after one warm-up round: ${roundsText(results.rounds)}; ${durationS} s in all.`,
+      `resilient-socket from ${results.library.from}, with its defaults (plus the heartbeat); contenders alternating; measured rounds (after one warm-up round where timed): ${roundsText(results.rounds)}; ${durationS} s in all.`,
     )
-    const { throughput, latency, memory, recovery, size } = results
+    const { throughput, latency, memory, size } = results
     if (throughput) {
       out.push(
         '',
@@ -321,7 +306,9 @@ export class Bench {
             'runs (ms)',
           ],
           throughput.rows.map((row) => [
-            row.name,
+            row.deliveredMin < throughput.messages
+              ? `${row.name} (only ${row.deliveredMin.toLocaleString('en')} echoed)`
+              : row.name,
             ms(row.medianMs, 0),
             times(row.ratio),
             times(row.pairedRatio),
@@ -374,40 +361,7 @@ export class Bench {
         ),
       )
     }
-    if (recovery) {
-      out.push(
-        '',
-        `Recovery: server process killed, ${recovery.sends} sends spread over a ${recovery.outageMs / 1000} s outage, server restarted on the same port`,
-        '',
-        table(
-          [
-            'contender',
-            'server up → open (median)',
-            'lost (all rounds)',
-            'duplicates',
-            'in order',
-            'per round: up→open ms / lost',
-            'policy',
-          ],
-          recovery.rows.map((row) => [
-            row.name,
-            row.upToOpenMs === null ? 'n/a' : ms(row.upToOpenMs, 0),
-            row.lostTotal === null
-              ? 'n/a'
-              : `${row.lostTotal} of ${recovery.sends * results.rounds.recovery}`,
-            row.duplicatesTotal === null ? 'n/a' : String(row.duplicatesTotal),
-            row.allInOrder === null ? 'n/a' : row.allInOrder ? 'yes' : 'no',
-            row.runs
-              .map(
-                (run) =>
-                  `${Number.isFinite(run.upToOpenMs) ? run.upToOpenMs.toFixed(0) : '—'}/${run.lost}`,
-              )
-              .join(' '),
-            row.note,
-          ]),
-        ),
-      )
-    }
+    for (const section of renderDelivery(results)) out.push('', section)
     if (size) {
       out.push(
         '',
@@ -446,7 +400,7 @@ export class Bench {
   }
 }
 
-function roundsText(rounds: Record<Scenario, number>): string {
+function roundsText(rounds: Partial<Record<Scenario, number>>): string {
   return Object.entries(rounds)
     .map(([scenario, n]) => `${scenario} ${n}`)
     .join(', ')
@@ -479,14 +433,7 @@ function judge(results: BenchResults): Target[] {
       met: request.ratioMedian <= TARGETS.latencyRatio,
     })
   }
-  const recovered = results.recovery?.rows.find((row) => ours(row.name))
-  if (recovered && recovered.lostTotal !== null) {
-    targets.push({
-      target: 'recovery: 0 messages lost',
-      value: `${recovered.lostTotal} lost, ${recovered.duplicatesTotal} duplicated, ${recovered.allInOrder ? 'in order' : 'OUT OF ORDER'}`,
-      met: recovered.lostTotal === TARGETS.lost && recovered.duplicatesTotal === 0,
-    })
-  }
+  targets.push(...judgeDelivery(results))
   const memory = results.memory?.rows.find((row) => ours(row.name))
   if (memory) {
     targets.push({

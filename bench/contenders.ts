@@ -2,73 +2,60 @@
 // that every scenario runs the same code for each of them. Each adapter does the same JSON
 // work per message: raw and partysocket call JSON.stringify / JSON.parse themselves,
 // resilient-socket does it in its codec (send(type, data) and onMessage(type, handler)).
-import { existsSync, readdirSync, statSync } from 'node:fs'
 import ReconnectingWebSocket from 'partysocket/ws'
-import type { SocketOptions } from '../src/index.ts'
+import type { DropReason, SendResult, SocketOptions } from '../src/index.ts'
+import { libraryEntry } from './library.ts'
 
 type Library = typeof import('../src/index.ts')
 
-const DIST_ENTRY = new URL('../dist/index.js', import.meta.url)
-const SRC_DIR = new URL('../src/', import.meta.url)
+const entry = libraryEntry()
+export const lib = (await import(entry.url.href)) as Library
+export const libraryFrom = entry.from
 
-/** The newest modification time under src/, to tell whether dist/ was built from it. */
-function newestSource(dir: URL): number {
-  let newest = 0
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const url = new URL(entry.isDirectory() ? `${entry.name}/` : entry.name, dir)
-    newest = Math.max(newest, entry.isDirectory() ? newestSource(url) : statSync(url).mtimeMs)
-  }
-  return newest
-}
-
-/**
- * resilient-socket as users get it (dist/index.js) when that build is newer than every file
- * in src/; otherwise straight from src/ through Node's type stripping, so that the figures
- * are never those of a stale build. `BENCH_FROM=src` or `BENCH_FROM=dist` forces one.
- */
-async function loadLibrary(): Promise<{ lib: Library; from: string }> {
-  const wanted = process.env.BENCH_FROM
-  const built = existsSync(DIST_ENTRY)
-  const fresh = built && statSync(DIST_ENTRY).mtimeMs >= newestSource(SRC_DIR)
-  if (wanted === 'dist' || (wanted !== 'src' && fresh)) {
-    return {
-      lib: (await import(DIST_ENTRY.href)) as Library,
-      from: fresh ? 'dist/index.js' : 'dist/index.js (older than src/)',
-    }
-  }
-  const why =
-    wanted === 'src' ? 'BENCH_FROM=src' : built ? 'dist/ is older than src/' : 'dist/ not built'
-  return { lib: (await import('../src/index.ts')) as Library, from: `src/index.ts (${why})` }
-}
-
-export const { lib, from: libraryFrom } = await loadLibrary()
-
-/** A small application message: what the throughput and latency scenarios send. */
+/** A small application message: what the throughput, latency and delivery scenarios send. */
 export interface Payload {
   seq: number
   text: string
 }
 
+/**
+ * `bench`: throughput and latency; `rec`: counted by the server (cut stream, outage); `b`:
+ * the 30-byte burst frames; `s`: the size sweep's padded frames. The string types carry
+ * their padding as `data`, so that every contender sends the very same bytes.
+ */
 export interface BenchSchema {
-  incoming: { bench: Payload; rec: Payload }
-  outgoing: { bench: Payload; rec: Payload }
+  incoming: { bench: Payload; rec: Payload; b: string; s: string }
+  outgoing: { bench: Payload; rec: Payload; b: string; s: string }
   requests: { echo: { request: Payload; response: Payload } }
 }
 
-export type MessageType = 'bench' | 'rec'
+export type MessageType = keyof BenchSchema['outgoing']
+type DataOf<K extends MessageType> = BenchSchema['outgoing'][K]
+
+/** resilient-socket's own account of a run: what `send()` returned and what `drop` reported. */
+export interface Tally {
+  sent: number
+  queued: number
+  dropped: number
+  /** `drop` events by reason. */
+  drops: Partial<Record<DropReason, number>>
+}
 
 /** One connected client, whatever it is made of. */
 export interface Conn {
   /** Encodes `{ type, data }` as JSON and sends it. */
-  send(type: MessageType, data: Payload): void
-  /** The one handler for decoded `bench` and `rec` echoes (replaces the previous one). */
-  onEcho(handler: (data: Payload) => void): void
+  send<K extends MessageType>(type: K, data: DataOf<K>): void
+  /** The one handler for decoded echoes of every type above (replaces the previous one). */
+  onEcho<T = Payload>(handler: (data: T, type: MessageType) => void): void
   /** Typed request/response, where the contender has it. */
   request?(data: Payload): Promise<Payload>
   /** Resolves when open: at once if open now, else at the next open. */
   opened(): Promise<void>
   /** Resolves at the next open after this call, for contenders that reconnect by themselves. */
   nextOpen?(): Promise<void>
+  isOpen(): boolean
+  /** Only resilient-socket has one: counts since the client was created. */
+  readonly tally?: Tally
   close(): void
 }
 
@@ -92,45 +79,52 @@ function onceOpen(target: EventTarget): Promise<void> {
 
 const noop = (): void => {}
 
-/**
- * resilient-socket's options in every scenario: heartbeat on (its default 25 s interval,
- * so an idle connection owns one timer), typed dispatch, default backoff. The queue is
- * sized to hold the whole pipelined burst: the burst outruns the socket's 1 MiB
- * high-water mark, and the default 1000-message queue would drop the overflow (reported
- * as `drop`, as designed) instead of holding it.
- */
-export const RESILIENT_OPTIONS: SocketOptions<BenchSchema> = {
-  heartbeat: true,
-  queue: { maxMessages: 100_000, maxBytes: 64 * 1024 * 1024 },
-}
+const ECHO_TYPES: readonly MessageType[] = ['bench', 'rec', 'b', 's']
 
-/** Idle instances: the defaults plus the heartbeat (whose timer is the one an idle socket keeps). */
-const idleOptions: SocketOptions<BenchSchema> = { heartbeat: true }
+/**
+ * resilient-socket's options in every scenario: its documented defaults (queue bounds
+ * included: no scenario may raise them), plus the heartbeat (its default 25 s interval, so
+ * an idle connection owns one timer) and typed dispatch.
+ */
+export const RESILIENT_OPTIONS: SocketOptions<BenchSchema> = { heartbeat: true }
+
+/** Parses an echo as raw and partysocket users would, and hands it to the current handler. */
+function jsonEchoes(
+  target: { onmessage: ((event: MessageEvent<string>) => void) | null },
+  handler: () => (data: unknown, type: MessageType) => void,
+): void {
+  target.onmessage = (event) => {
+    const message = JSON.parse(event.data) as { type: MessageType; data: unknown }
+    if (ECHO_TYPES.includes(message.type)) handler()(message.data, message.type)
+  }
+}
 
 /** The platform WebSocket (Node 22's global, from undici). No recovery of any kind. */
 export const raw: Contender = {
   name: 'raw WebSocket',
   create(url) {
     const ws = new WebSocket(url)
-    let handler: (data: Payload) => void = noop
+    let handler: (data: unknown, type: MessageType) => void = noop
     let isOpen = false
     const openWaiters: (() => void)[] = []
     ws.onopen = () => {
       isOpen = true
       for (const wake of openWaiters.splice(0)) wake()
     }
-    ws.onmessage = (event: MessageEvent<string>) => {
-      const message = JSON.parse(event.data) as { type: string; data: Payload }
-      if (message.type === 'bench' || message.type === 'rec') handler(message.data)
+    ws.onclose = () => {
+      isOpen = false
     }
+    jsonEchoes(ws, () => handler)
     ws.onerror = noop
     return {
+      // After a close the platform discards sends silently; before the open it throws.
       send: (type, data) => ws.send(JSON.stringify({ type, data })),
       onEcho: (next) => {
-        handler = next
+        handler = next as typeof handler
       },
       opened: () =>
         isOpen ? Promise.resolve() : new Promise<void>((wake) => openWaiters.push(wake)),
+      isOpen: () => ws.readyState === 1,
       close: () => ws.close(),
     }
   },
@@ -152,17 +146,21 @@ export function resilient(
         ...RESILIENT_OPTIONS,
         ...options,
       })
-      let handler: (data: Payload) => void = noop
-      socket.onMessage('bench', (data) => handler(data))
-      socket.onMessage('rec', (data) => handler(data))
+      let handler: (data: unknown, type: MessageType) => void = noop
+      for (const type of ECHO_TYPES) socket.onMessage(type, (data) => handler(data, type))
+      const tally: Tally = { sent: 0, queued: 0, dropped: 0, drops: {} }
+      socket.on('drop', ({ reason }) => {
+        tally.drops[reason] = (tally.drops[reason] ?? 0) + 1
+      })
       // Errors (refused connections during an outage) are expected; keep them off the console.
       socket.on('error', noop)
+      const count = (result: SendResult): void => {
+        tally[result]++
+      }
       return {
-        send: (type, data) => {
-          socket.send(type, data)
-        },
+        send: (type, data) => count(socket.send(type, data as never)),
         onEcho: (next) => {
-          handler = next
+          handler = next as typeof handler
         },
         request: (data) => socket.request('echo', data),
         opened: () =>
@@ -170,11 +168,16 @@ export function resilient(
             ? Promise.resolve()
             : new Promise<void>((wake) => socket.once('open', () => wake())),
         nextOpen: () => new Promise<void>((wake) => socket.once('open', () => wake())),
+        isOpen: () => socket.state === 'open',
+        tally,
         close: () => socket.close(),
       }
     },
     idle(url) {
-      const socket = new lib.ReconnectingSocket<BenchSchema>(url, { ...idleOptions, ...options })
+      const socket = new lib.ReconnectingSocket<BenchSchema>(url, {
+        ...RESILIENT_OPTIONS,
+        ...options,
+      })
       return {
         opened: new Promise((wake) => socket.once('open', () => wake())),
         close: () => socket.close(),
@@ -185,27 +188,25 @@ export function resilient(
 
 /**
  * partysocket's ReconnectingWebSocket (`partysocket/ws`) over Node 22's global WebSocket,
- * with its defaults (it queues sends while closed, without a bound).
+ * with its defaults (it queues sends while closed, without a bound; fixed 3 s first delay).
  */
 export const partysocket: Contender = {
   name: 'partysocket 1.3.0',
   create(url) {
     const ws = new ReconnectingWebSocket(url, undefined, { WebSocket: globalThis.WebSocket })
-    let handler: (data: Payload) => void = noop
-    ws.onmessage = (event: MessageEvent<string>) => {
-      const message = JSON.parse(event.data) as { type: string; data: Payload }
-      if (message.type === 'bench' || message.type === 'rec') handler(message.data)
-    }
+    let handler: (data: unknown, type: MessageType) => void = noop
+    jsonEchoes(ws as unknown as Parameters<typeof jsonEchoes>[0], () => handler)
     ws.onerror = noop
     const nextOpen = (): Promise<void> =>
       new Promise<void>((wake) => ws.addEventListener('open', () => wake(), { once: true }))
     return {
       send: (type, data) => ws.send(JSON.stringify({ type, data })),
       onEcho: (next) => {
-        handler = next
+        handler = next as typeof handler
       },
       opened: () => (ws.readyState === 1 ? Promise.resolve() : nextOpen()),
       nextOpen,
+      isOpen: () => ws.readyState === 1,
       close: () => ws.close(),
     }
   },

@@ -3,7 +3,10 @@
 // protocol allows: the client's cost is what is being measured, so a server that parses
 // every frame would only blur the difference between contenders. Loopback only.
 //
-//   node bench/echo-server.ts [--port N]     prints nothing; talks to its parent over IPC
+//   node bench/echo-server.ts [--port N] [--standby]   prints nothing; talks to its parent over IPC
+//
+// With --standby it starts, reports `standby` and listens only on the `listen` command, so
+// that an outage ends at a known moment instead of after a process start-up of varying length.
 //
 // Frames are echoed byte for byte, except three that need an answer of their own. They are
 // told apart by their first bytes, which is safe because every frame the bench sends is
@@ -14,13 +17,20 @@
 import { parseArgs } from 'node:util'
 import { type RawData, type WebSocket, WebSocketServer } from 'ws'
 
-const { values } = parseArgs({ options: { port: { type: 'string', default: '0' } } })
+const { values } = parseArgs({
+  options: { port: { type: 'string', default: '0' }, standby: { type: 'boolean', default: false } },
+})
 
 const PING_PREFIX = Buffer.from('{"type":"$ping"')
 const REQUEST_PREFIX = Buffer.from('{"type":"echo","id":')
 const RECOVERY_PREFIX = Buffer.from('{"type":"rec",')
 
-export type ServerCommand = { cmd: 'connections' } | { cmd: 'recovery' } | { cmd: 'reset' }
+export type ServerCommand =
+  | { cmd: 'connections' }
+  | { cmd: 'recovery' }
+  | { cmd: 'reset' }
+  | { cmd: 'acceptLog' }
+  | { cmd: 'listen' }
 
 export interface RecoveryCount {
   received: number
@@ -30,13 +40,18 @@ export interface RecoveryCount {
 }
 
 export type ServerMessage =
+  | { event: 'standby' }
   | { event: 'ready'; port: number; upAt: number }
   | { event: 'connections'; count: number }
   | { event: 'recovery'; count: RecoveryCount }
   | { event: 'reset' }
+  | { event: 'acceptLog'; times: number[] }
 
 /** Sequence numbers of `rec` frames in arrival order. */
 let recovered: number[] = []
+/** When each connection was accepted (epoch ms, the clock of `upAt`): the herd's load. */
+const accepted: number[] = []
+const epochNow = (): number => performance.timeOrigin + performance.now()
 
 function startsWith(data: Buffer, prefix: Buffer): boolean {
   return (
@@ -85,30 +100,35 @@ const send = (message: ServerMessage): void => {
   process.send?.(message)
 }
 
-const wss = new WebSocketServer({
-  host: '127.0.0.1',
-  port: Number(values.port),
-  perMessageDeflate: false,
-  // Several hundred clients connect within a few milliseconds in the memory scenario.
-  backlog: 2048,
-})
+let wss: WebSocketServer | null = null
 
-wss.on('connection', (ws) => {
-  ws.on('message', (raw, isBinary) => onMessage(ws, raw, isBinary))
-  // A client that vanishes mid-frame must not crash the server.
-  ws.on('error', () => {})
-})
-
-wss.on('listening', () => {
-  const address = wss.address()
-  const port = typeof address === 'object' && address !== null ? address.port : 0
-  send({ event: 'ready', port, upAt: performance.timeOrigin + performance.now() })
-})
+function listen(): void {
+  if (wss) return
+  const server = new WebSocketServer({
+    host: '127.0.0.1',
+    port: Number(values.port),
+    perMessageDeflate: false,
+    // Hundreds of clients connect within a few milliseconds in the memory and herd scenarios.
+    backlog: 2048,
+  })
+  server.on('connection', (ws) => {
+    accepted.push(epochNow())
+    ws.on('message', (raw, isBinary) => onMessage(ws, raw, isBinary))
+    // A client that vanishes mid-frame must not crash the server.
+    ws.on('error', () => {})
+  })
+  server.on('listening', () => {
+    const address = server.address()
+    const port = typeof address === 'object' && address !== null ? address.port : 0
+    send({ event: 'ready', port, upAt: epochNow() })
+  })
+  wss = server
+}
 
 process.on('message', (command: ServerCommand) => {
   switch (command.cmd) {
     case 'connections':
-      send({ event: 'connections', count: wss.clients.size })
+      send({ event: 'connections', count: wss?.clients.size ?? 0 })
       break
     case 'recovery':
       send({ event: 'recovery', count: recoveryCount() })
@@ -117,8 +137,17 @@ process.on('message', (command: ServerCommand) => {
       recovered = []
       send({ event: 'reset' })
       break
+    case 'acceptLog':
+      send({ event: 'acceptLog', times: accepted.splice(0) })
+      break
+    case 'listen':
+      listen()
+      break
   }
 })
+
+if (values.standby) send({ event: 'standby' })
+else listen()
 
 // The parent is the only reason to live: if it goes, so does the server.
 process.on('disconnect', () => process.exit(0))

@@ -1,7 +1,7 @@
 // Pipelined throughput and ping-pong latency: the per-message cost of each contender's
 // send and receive path, against an echo server in another process.
 import type { Conn, Contender, Payload } from './contenders.ts'
-import { withTimeout } from './rounds.ts'
+import { settle, withTimeout } from './rounds.ts'
 import type { EchoServer } from './server-process.ts'
 
 /** The payload text: a small chat-sized message (the frame is about 60 bytes). */
@@ -25,11 +25,14 @@ export interface ThroughputRun {
   cpuMs: number
   messagesPerSecond: number
   outOfOrder: number
+  /** Echoes received; short of the count only if the contender dropped some (then `ms` is NaN). */
+  delivered: number
 }
 
 /**
  * Sends `count` messages in one synchronous loop (as fast as the contender accepts them)
- * and measures the wall time until the last echo has been decoded.
+ * and measures the wall time until the last echo has been decoded. A contender that drops
+ * some ends the run 2 s after its last echo, with `ms` NaN.
  */
 export async function pipelined(
   contender: Contender,
@@ -39,25 +42,29 @@ export async function pipelined(
   const conn = await connect(contender, server)
   let received = 0
   let outOfOrder = 0
-  const done = new Promise<void>((resolve) => {
-    conn.onEcho((data) => {
-      if (data.seq !== received) outOfOrder++
-      received++
-      if (received === count) resolve()
-    })
+  let lastAt = Number.NaN
+  conn.onEcho<Payload>((data) => {
+    if (data.seq !== received) outOfOrder++
+    received++
+    lastAt = performance.now()
   })
   const cpuStart = process.cpuUsage()
   const start = performance.now()
   for (let seq = 0; seq < count; seq++) conn.send('bench', { seq, text: TEXT })
-  await withTimeout(done, RUN_TIMEOUT_MS, `${contender.name} throughput (${received} echoes)`)
-  const ms = performance.now() - start
+  const complete = await settle(
+    () => received === count,
+    () => received,
+    { quietMs: 2000, timeoutMs: RUN_TIMEOUT_MS },
+  )
   const cpu = process.cpuUsage(cpuStart)
+  const ms = complete ? lastAt - start : Number.NaN
   await disconnect(conn, server)
   return {
     ms,
     cpuMs: (cpu.user + cpu.system) / 1000,
     messagesPerSecond: (count / ms) * 1000,
     outOfOrder,
+    delivered: received,
   }
 }
 
@@ -74,7 +81,7 @@ export async function pingPong(
   const conn = await connect(contender, server)
   const samples = new Array<number>(count)
   let answer: (data: Payload) => void = () => {}
-  conn.onEcho((data) => answer(data))
+  conn.onEcho<Payload>((data) => answer(data))
   const request = conn.request
   if (mode === 'request' && !request) throw new Error(`${contender.name} has no request()`)
   const run = async (): Promise<void> => {

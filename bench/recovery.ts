@@ -1,17 +1,17 @@
-// Recovery: the server process is killed (SIGKILL), the application keeps sending during
-// the outage, the server comes back on the same port. How long after the server is up
-// does the client open again, and how many of the messages sent meanwhile arrive?
-import type { Contender } from './contenders.ts'
+// Outage: the server process is killed (SIGKILL), the application keeps sending at about
+// 1,000 messages/s for the 5 s the server is down, the server comes back on the same
+// port. How long after the server is up does the client open again, and how many of the
+// messages sent meanwhile arrive?
+import type { Contender, Tally } from './contenders.ts'
+import { awaitDelivery, dropsOf, paced } from './delivery.ts'
 import { withTimeout } from './rounds.ts'
-import { EchoServer, sleep } from './server-process.ts'
+import { EchoServer } from './server-process.ts'
 
-export const OUTAGE_MS = 3000
-export const OUTAGE_SENDS = 1000
-/** Sends go out in small batches spread over the outage, as an application would keep sending. */
-const BATCHES = 100
-/** Longer than any delay either library's default backoff can reach after a 3 s outage. */
-const REOPEN_TIMEOUT_MS = 30_000
-const DELIVERY_TIMEOUT_MS = 10_000
+export const OUTAGE_MS = 5000
+/** One message per millisecond of the outage. */
+export const OUTAGE_SENDS = OUTAGE_MS
+/** Longer than any delay either library's default backoff can reach after a 5 s outage. */
+const REOPEN_TIMEOUT_MS = 40_000
 
 export interface RecoveryRun {
   /** From the new server process listening to the client's `open` (ms); NaN if it never opened. */
@@ -20,6 +20,9 @@ export interface RecoveryRun {
   lost: number
   duplicates: number
   inOrder: boolean
+  /** resilient-socket's drops (reported through `drop`) among the lost. */
+  droppedByQueue: number
+  tally: Tally | null
 }
 
 const now = (): number => performance.timeOrigin + performance.now()
@@ -36,45 +39,23 @@ export async function recovery(contender: Contender): Promise<RecoveryRun> {
   const reopened = nextOpen().then(() => {
     openedAt = now()
   })
+  const next = await EchoServer.standby(port)
   await server.kill()
-  const killedAt = Date.now()
-
-  const perBatch = OUTAGE_SENDS / BATCHES
-  let seq = 0
-  for (let batch = 0; batch < BATCHES; batch++) {
-    // Evenly over the outage, measured from the kill so that slow timers do not stretch it.
-    await sleep(killedAt + ((batch + 1) * OUTAGE_MS) / (BATCHES + 1) - Date.now())
-    for (let i = 0; i < perBatch; i++) conn.send('rec', { seq: seq++, text: 'during the outage' })
-  }
-  await sleep(killedAt + OUTAGE_MS - Date.now())
-  server = await EchoServer.start(port)
+  await paced(OUTAGE_SENDS, 1, (seq) => conn.send('rec', { seq, text: 'during the outage' }))
+  server = await next.listen()
 
   try {
-    await withTimeout(reopened, REOPEN_TIMEOUT_MS, `${contender.name} reopen`)
-    const deadline = Date.now() + DELIVERY_TIMEOUT_MS
-    let count = await server.recovery()
-    // Waits a little past the last arrival in case anything straggles in twice.
-    while (count.unique < OUTAGE_SENDS && Date.now() < deadline) {
-      await sleep(50)
-      count = await server.recovery()
-    }
-    await sleep(200)
-    count = await server.recovery()
+    await withTimeout(reopened, REOPEN_TIMEOUT_MS, `${contender.name} reopen`).catch(() => {})
+    const count = await awaitDelivery(server, conn, OUTAGE_SENDS, { timeoutMs: 10_000 })
+    const tally = conn.tally ? { ...conn.tally, drops: { ...conn.tally.drops } } : null
     return {
       upToOpenMs: openedAt - server.upAt,
       delivered: count.unique,
       lost: OUTAGE_SENDS - count.unique,
       duplicates: count.duplicates,
       inOrder: count.inOrder,
-    }
-  } catch {
-    const count = await server.recovery()
-    return {
-      upToOpenMs: Number.NaN,
-      delivered: count.unique,
-      lost: OUTAGE_SENDS - count.unique,
-      duplicates: count.duplicates,
-      inOrder: count.inOrder,
+      droppedByQueue: dropsOf(tally),
+      tally,
     }
   } finally {
     conn.close()

@@ -5,6 +5,12 @@ export interface RoundsOptions {
   rounds: number
   /** Called before each run, e.g. to print progress. */
   progress?: (label: string) => void
+  /**
+   * Run a round first and throw it away. Off for the scenarios that count messages rather
+   * than time them: a count needs no warm JIT.
+   * @default true
+   */
+  warmUp?: boolean
 }
 
 /**
@@ -14,11 +20,11 @@ export interface RoundsOptions {
  */
 export async function alternate<T>(
   contenders: readonly Contender[],
-  { rounds, progress }: RoundsOptions,
+  { rounds, progress, warmUp = true }: RoundsOptions,
   run: (contender: Contender, round: number) => Promise<T>,
 ): Promise<Map<Contender, T[]>> {
   const results = new Map<Contender, T[]>(contenders.map((c) => [c, []]))
-  for (let round = 0; round <= rounds; round++) {
+  for (let round = warmUp ? 0 : 1; round <= rounds; round++) {
     for (const contender of contenders) {
       progress?.(`${round === 0 ? 'warm-up' : `round ${round}/${rounds}`} ${contender.name}`)
       forceGc()
@@ -67,4 +73,39 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
     timer = setTimeout(() => reject(new Error(`${what}: no result within ${ms} ms`)), ms)
   })
   return Promise.race([promise, timeout]).finally(() => clearTimeout(timer))
+}
+
+export interface SettleOptions {
+  /** Give up when `progress()` has not changed for this long (ms). */
+  quietMs: number
+  /** Give up after this long in any case (ms). */
+  timeoutMs: number
+  /** How often to look (ms). */
+  pollMs?: number
+}
+
+/**
+ * Waits until `done()` holds, or `progress()` has stood still for `quietMs`, or `timeoutMs`
+ * has passed. For runs where a contender may lose messages: instead of a hang until a
+ * timeout, the run ends shortly after the last arrival and reports what arrived.
+ */
+export async function settle(
+  done: () => boolean | Promise<boolean>,
+  progress: () => number | Promise<number>,
+  { quietMs, timeoutMs, pollMs = 20 }: SettleOptions,
+): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs
+  let last = await progress()
+  let movedAt = performance.now()
+  for (;;) {
+    if (await done()) return true
+    const now = performance.now()
+    if (now > deadline) return false
+    const current = await progress()
+    if (current !== last) {
+      last = current
+      movedAt = now
+    } else if (now - movedAt > quietMs) return false
+    await new Promise((resolve) => setTimeout(resolve, pollMs))
+  }
 }

@@ -1,17 +1,18 @@
 #!/usr/bin/env node
 // `npm run bench`: resilient-socket against the raw WebSocket and partysocket, on loopback,
 // with the echo server in a separate process. Prints Markdown tables and writes
-// bench/results.json. Takes about three minutes.
+// bench/results.json. Takes about five minutes; name sections to run only those:
 //
-//   node bench/run.ts [--rounds N] [--only memory,throughput,latency,recovery,size]
-//                     [--memory-after-traffic]
+//   npm run bench -- herd                 one section (or several: `-- burst cut outage`)
+//   node bench/run.ts [SECTION…] [--rounds N] [--only a,b] [--memory-after-traffic]
 //
-// Every comparison runs its contenders alternately (A B C A B C …): one warm-up round that
-// is thrown away, then the measured rounds (10 for throughput and latency, 5 for memory and
-// recovery; `--rounds N` sets them all). Figures are medians over the rounds,
-// and ratios are median / median of the raw WebSocket.
+// Sections: memory, throughput, latency, burst, cut, sweep, outage, herd, size
+// (`recovery` is the outage's old name). Every comparison runs its contenders alternately
+// (A B C A B C …), timed ones after a warm-up round that is thrown away; `--rounds N` sets
+// every section's rounds. Figures are medians over the rounds, and ratios are median /
+// median of the raw WebSocket.
 import { spawnSync } from 'node:child_process'
-import { writeFileSync } from 'node:fs'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import os from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
@@ -27,9 +28,10 @@ if (typeof (globalThis as { gc?: unknown }).gc !== 'function') {
   process.exit(child.status ?? 1)
 }
 
-const { Bench } = await import('./bench.ts')
+const { Bench, SECTIONS } = await import('./bench.ts')
 
-const { values } = parseArgs({
+const { values, positionals } = parseArgs({
+  allowPositionals: true,
   options: {
     rounds: { type: 'string' },
     only: { type: 'string' },
@@ -41,9 +43,17 @@ if (rounds !== undefined && (!Number.isInteger(rounds) || rounds < 1 || rounds >
   process.stderr.write('--rounds must be an integer from 1 to 20\n')
   process.exit(2)
 }
-const sections = new Set(
-  (values.only ?? 'memory,throughput,latency,recovery,size').split(',').map((s) => s.trim()),
-)
+const ALIASES: Record<string, string> = { recovery: 'outage' }
+const named = [...positionals, ...(values.only?.split(',') ?? [])]
+  .map((name) => name.trim())
+  .filter(Boolean)
+  .map((name) => ALIASES[name] ?? name)
+const unknown = named.filter((name) => !(SECTIONS as readonly string[]).includes(name))
+if (unknown.length) {
+  process.stderr.write(`unknown section ${unknown.join(', ')}; known: ${SECTIONS.join(', ')}\n`)
+  process.exit(2)
+}
+const sections = new Set<string>(named.length ? named : SECTIONS)
 
 if (typeof WebSocket !== 'function' || Number(process.versions.node.split('.')[0]) < 22) {
   process.stderr.write(`Node 22+ with a global WebSocket is needed (this is ${process.version}).\n`)
@@ -70,7 +80,13 @@ const durationS = Math.round((performance.now() - startedAt) / 100) / 10
 machine.loadAverageAtEnd = os.loadavg().map((load) => Math.round(load * 100) / 100)
 
 const output = { machine, durationS, ...results }
-const resultsPath = fileURLToPath(new URL('./results.json', import.meta.url))
+// A full run is the record (bench/results.json); a partial one must not overwrite it.
+const partial = named.length > 0
+const resultsUrl = partial
+  ? new URL(`./.tmp/results-${[...sections].join('-')}.json`, import.meta.url)
+  : new URL('./results.json', import.meta.url)
+if (partial) mkdirSync(new URL('./.tmp/', import.meta.url), { recursive: true })
+const resultsPath = fileURLToPath(resultsUrl)
 writeFileSync(resultsPath, `${JSON.stringify(output, null, 2)}\n`)
 
 process.stdout.write(`\n${bench.render(machine, durationS)}\n\nWrote ${resultsPath}\n`)

@@ -25,32 +25,30 @@ export class EchoServer {
 
   /** Forks the server (on `port`, or a free one) and resolves once it listens. */
   static start(port = 0): Promise<EchoServer> {
-    const child = fork(SCRIPT, ['--port', String(port)], {
-      execPath: process.execPath,
-      // No inherited --cpu-prof / --expose-gc: the server is not what is measured.
-      execArgv: [],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    const child = forkServer(port, false)
+    return until(child, 'ready', port).then((ready) => {
+      if (ready.event !== 'ready') throw new Error('unexpected reply')
+      return new EchoServer(child, ready.port, ready.upAt)
     })
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        child.kill('SIGKILL')
-        reject(new Error(`echo server did not start within ${START_TIMEOUT_MS} ms`))
-      }, START_TIMEOUT_MS)
-      child.once('error', (error) => {
-        clearTimeout(timer)
-        reject(error)
-      })
-      child.once('exit', (code) => {
-        clearTimeout(timer)
-        reject(new Error(`echo server exited with ${code} before listening (port ${port} taken?)`))
-      })
-      child.on('message', (message: ServerMessage) => {
-        if (message.event !== 'ready') return
-        clearTimeout(timer)
-        child.removeAllListeners('exit')
-        resolve(new EchoServer(child, message.port, message.upAt))
-      })
-    })
+  }
+
+  /**
+   * Forks a server that is started but not yet listening on `port`: `listen()` then takes
+   * a few milliseconds instead of a process start-up, so an outage lasts what it should.
+   */
+  static async standby(port: number): Promise<{ listen(): Promise<EchoServer> }> {
+    const child = forkServer(port, true)
+    await until(child, 'standby', port)
+    return {
+      listen() {
+        const ready = until(child, 'ready', port)
+        child.send({ cmd: 'listen' } satisfies ServerCommand)
+        return ready.then((message) => {
+          if (message.event !== 'ready') throw new Error('unexpected reply')
+          return new EchoServer(child, message.port, message.upAt)
+        })
+      },
+    }
   }
 
   async connections(): Promise<number> {
@@ -62,6 +60,12 @@ export class EchoServer {
     const reply = await this.#ask({ cmd: 'recovery' }, 'recovery')
     if (reply.event !== 'recovery') throw new Error('unexpected reply')
     return reply.count
+  }
+
+  /** When each connection was accepted since the last call (epoch ms, the clock of `upAt`). */
+  async acceptLog(): Promise<number[]> {
+    const reply = await this.#ask({ cmd: 'acceptLog' }, 'acceptLog')
+    return reply.event === 'acceptLog' ? reply.times : []
   }
 
   async reset(): Promise<void> {
@@ -115,6 +119,52 @@ export class EchoServer {
       child.send(command)
     })
   }
+}
+
+function forkServer(port: number, standby: boolean): ChildProcess {
+  return fork(SCRIPT, ['--port', String(port), ...(standby ? ['--standby'] : [])], {
+    execPath: process.execPath,
+    // No inherited --cpu-prof / --expose-gc: the server is not what is measured.
+    execArgv: [],
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  })
+}
+
+/** The child's next `event` message; rejects if it exits first or takes too long. */
+function until(
+  child: ChildProcess,
+  event: 'ready' | 'standby',
+  port: number,
+): Promise<ServerMessage> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      clearTimeout(timer)
+      child.off('exit', onExit)
+      child.off('error', onError)
+      child.off('message', onMessage)
+    }
+    const timer = setTimeout(() => {
+      done()
+      child.kill('SIGKILL')
+      reject(new Error(`echo server: no "${event}" within ${START_TIMEOUT_MS} ms`))
+    }, START_TIMEOUT_MS)
+    const onExit = (code: number | null): void => {
+      done()
+      reject(new Error(`echo server exited with ${code} before listening (port ${port} taken?)`))
+    }
+    const onMessage = (message: ServerMessage): void => {
+      if (message.event !== event) return
+      done()
+      resolve(message)
+    }
+    const onError = (error: Error): void => {
+      done()
+      reject(error)
+    }
+    child.on('error', onError)
+    child.on('exit', onExit)
+    child.on('message', onMessage)
+  })
 }
 
 export function sleep(ms: number): Promise<void> {

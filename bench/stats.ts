@@ -26,3 +26,27 @@ export function round(value: number, digits = 2): number {
   const f = 10 ** digits
   return Math.round(value * f) / f
 }
+
+/** A small seeded PRNG (mulberry32), so that random cut times are the same for every contender. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0
+    let t = state
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
+
+/** The largest number of `times` (ms) that fall within any window of `windowMs`. */
+export function peakInWindow(times: readonly number[], windowMs: number): number {
+  const sorted = [...times].sort((a, b) => a - b)
+  let peak = 0
+  let low = 0
+  for (let high = 0; high < sorted.length; high++) {
+    while ((sorted[high] as number) - (sorted[low] as number) >= windowMs) low++
+    peak = Math.max(peak, high - low + 1)
+  }
+  return peak
+}
