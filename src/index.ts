@@ -12,6 +12,7 @@ export {
   type ErrorPayload,
   jsonCodec,
   type MessageData,
+  rawCodec,
 } from './codec.ts'
 export type { ConnectionState } from './connection-state.ts'
 export type { MessageHandler, RequestOptions } from './dispatch.ts'
