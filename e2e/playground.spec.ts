@@ -53,7 +53,10 @@ test.afterAll(async () => {
 class Dashboard {
   readonly page: Page
   readonly badge: Locator
-  readonly attempt: Locator
+  readonly failed: Locator
+  readonly drops: Locator
+  readonly outage: Locator
+  readonly outageHint: Locator
   readonly reconnects: Locator
   readonly queued: Locator
   readonly network: Locator
@@ -61,11 +64,18 @@ class Dashboard {
   readonly explain: Locator
   readonly timeline: Locator
   readonly messages: Locator
+  readonly heartbeat: Locator
+  readonly heartbeatStatus: Locator
+  readonly rtt: Locator
+  readonly pongs: Locator
 
   constructor(page: Page) {
     this.page = page
     this.badge = page.getByTestId('state-badge')
-    this.attempt = page.getByTestId('attempt')
+    this.failed = page.getByTestId('failed-attempts')
+    this.drops = page.getByTestId('drops')
+    this.outage = page.getByTestId('outage')
+    this.outageHint = page.getByTestId('outage-hint')
     this.reconnects = page.getByTestId('reconnects')
     this.queued = page.getByTestId('queued')
     this.network = page.getByTestId('network')
@@ -73,25 +83,52 @@ class Dashboard {
     this.explain = page.getByTestId('state-explain')
     this.timeline = page.getByTestId('timeline')
     this.messages = page.getByTestId('message-log')
+    this.heartbeat = page.getByTestId('heartbeat')
+    this.heartbeatStatus = page.getByTestId('heartbeat-status')
+    this.rtt = page.getByTestId('rtt')
+    this.pongs = page.getByTestId('pongs')
   }
 
   async number(locator: Locator): Promise<number> {
     return Number(await locator.textContent())
   }
 
+  /** A duration tile such as `5.3 s`, in seconds. */
+  async seconds(locator: Locator): Promise<number> {
+    const text = (await locator.textContent()) ?? ''
+    const match = /^(\d+\.\d) s$/.exec(text)
+    if (!match) throw new Error(`not a duration: "${text}"`)
+    return Number(match[1])
+  }
+
+  /** The `data-kind` of every timeline row, newest first. */
+  kinds(): Promise<string[]> {
+    return this.timeline
+      .locator('li')
+      .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-kind') ?? ''))
+  }
+
   events(kind: string, text: string | RegExp): Locator {
     return this.timeline.locator(`[data-kind="${kind}"]`, { hasText: text })
   }
 
-  /** Runs a fault and waits until the dashboard shows one more reconnect and `open`. */
+  /**
+   * Runs a fault and waits until the dashboard shows one more reconnect and `open`. Every
+   * fault costs exactly one drop; once open again, no attempt has failed since, and the
+   * outage that just ended is on show.
+   */
   async recovers(fault: () => Promise<void>, expectations: () => Promise<void> = async () => {}) {
     const before = await this.number(this.reconnects)
+    const drops = await this.number(this.drops)
     await fault()
     await expectations()
     await expect
       .poll(() => this.number(this.reconnects), { timeout: RECOVERY_MS })
       .toBeGreaterThan(before)
     await expect(this.badge).toHaveText('open', { timeout: RECOVERY_MS })
+    await expect(this.drops).toHaveText(String(drops + 1))
+    await expect(this.failed).toHaveText('0')
+    await expect(this.outageHint).toHaveText('the last one')
   }
 
   /** Waits for one more timeline entry of `kind` containing `text` than there were before. */
@@ -135,11 +172,16 @@ test('the playground shows every fault and the recovery from it', async ({ page 
 
   await test.step('drop: no close frame (1006), then a reconnect', async () => {
     const closes = await ui.events('close', '1006').count()
+    await expect(ui.drops).toHaveText('0')
+    await expect(ui.outage).toHaveText('—')
     await ui.recovers(
       () => button('Drop connection').click(),
       () => ui.newEvent('close', '1006', closes),
     )
     await expect(ui.events('open', 'reconnected')).not.toHaveCount(0)
+    // The retry that opened did not fail: no failure is counted, and no `attempt` row shown.
+    await expect(ui.timeline.locator('[data-kind="failed"]')).toHaveCount(0)
+    expect(await ui.seconds(ui.outage)).toBeLessThan(RECOVERY_MS / 1000)
   })
 
   for (const code of [1012, 1001, 1011, 4001]) {
@@ -170,22 +212,51 @@ test('the playground shows every fault and the recovery from it', async ({ page 
 
   await test.step('silence: the heartbeat detects it (ping after 5 s, 3 s for the pong)', async () => {
     const closes = await ui.events('close', '4000').count()
+    const verdicts = await ui.events('heartbeat', 'no answer to the ping within 3.0 s').count()
     await ui.recovers(
       () => button('Go silent').click(),
-      () => ui.newEvent('close', /4000 heartbeat timeout.*will reconnect/, closes, 25_000),
+      async () => {
+        // While the link stays open, the dashboard shows the ping in flight and its deadline.
+        await expect(ui.heartbeat).toHaveAttribute('data-phase', 'waiting', { timeout: 8000 })
+        await expect(ui.badge).toHaveText('open')
+        await expect(ui.heartbeatStatus).toContainText('waiting for the answer')
+        await expect(ui.heartbeatStatus).toContainText(/\d\.\d s left before the link is cut/)
+        await expect(ui.explain).toContainText('a ping is out')
+        await expect(ui.events('heartbeat', 'no answer yet').first()).toBeVisible()
+        await ui.newEvent('close', /4000 heartbeat timeout.*will reconnect/, closes, 25_000)
+      },
     )
+    // The verdict is written into the ping's row; the new connection starts quiet.
+    await ui.newEvent('heartbeat', 'no answer to the ping within 3.0 s', verdicts)
+    await expect(ui.heartbeat).toHaveAttribute('data-phase', /quiet|waiting/)
   })
 
   await test.step('refused for 5 s: attempts fail, the counter climbs, then it opens', async () => {
-    const failures = await ui.events('error', 'CONNECTION_FAILED').count()
+    const errors = await ui.events('error', 'CONNECTION_FAILED').count()
+    const retriesAfterFailure = await ui.events('reconnecting', 'attempt-failed').count()
+    const failedRows = ui.timeline.locator('[data-kind="failed"]')
+    const failedBefore = await failedRows.count()
+    let failedMost = 0
     await ui.recovers(
       () => button('Refuse for 5 s').click(),
       async () => {
         await expect(ui.badge).toHaveText('reconnecting')
-        await expect.poll(() => ui.number(ui.attempt), { timeout: RECOVERY_MS }).toBeGreaterThan(1)
-        await ui.newEvent('error', 'CONNECTION_FAILED', failures)
+        await expect(ui.outageHint).toHaveText('so far')
+        await expect.poll(() => ui.number(ui.failed), { timeout: RECOVERY_MS }).toBeGreaterThan(1)
+        failedMost = await ui.number(ui.failed)
+        expect(await ui.seconds(ui.outage)).toBeGreaterThan(0)
       },
     )
+    // One row per failed attempt: its error and its next retry together.
+    const rows = await failedRows.allTextContents()
+    expect(rows.length - failedBefore).toBeGreaterThanOrEqual(failedMost)
+    for (const row of rows.slice(0, rows.length - failedBefore)) {
+      expect(row).toMatch(/CONNECTION_FAILED: .+ · retry #\d+ in \d+\.\d s/)
+    }
+    await expect(ui.events('error', 'CONNECTION_FAILED')).toHaveCount(errors)
+    await expect(ui.events('reconnecting', 'attempt-failed')).toHaveCount(retriesAfterFailure)
+    // Refused for 5 s from about the moment of the drop: the outage lasted about as long.
+    expect(await ui.seconds(ui.outage)).toBeGreaterThanOrEqual(4.5)
   })
 
   await test.step('expired token: 4001, a fresh token, back open', async () => {
@@ -219,12 +290,11 @@ test('the playground shows every fault and the recovery from it', async ({ page 
         await button('Send').click()
         await expect(ui.queued).toHaveText('1')
         await expect(ui.messages.locator('[data-direction="out"]').first()).toContainText('queued')
-        // Paused means paused: no attempt is made while offline.
-        const retries = await ui.attempt.textContent()
+        // Paused means paused: no attempt is made while offline, so none has failed.
         const entries = await ui.timeline.locator('li').count()
         await page.waitForTimeout(1500)
         await expect(ui.badge).toHaveText('reconnecting')
-        await expect(ui.attempt).toHaveText(retries ?? '')
+        await expect(ui.failed).toHaveText('0')
         await expect(ui.timeline.locator('li')).toHaveCount(entries)
         await offline.click()
       },
@@ -236,11 +306,23 @@ test('the playground shows every fault and the recovery from it', async ({ page 
     ).toBeVisible()
   })
 
+  await test.step('the heartbeat: RTT sparkline, pongs counted, one timeline row per quiet stretch', async () => {
+    const sparkline = page.locator('svg.sparkline')
+    await expect(sparkline).toBeVisible({ timeout: 15_000 })
+    expect(Number(await sparkline.getAttribute('data-points'))).toBeGreaterThanOrEqual(2)
+    await expect(sparkline).toHaveAttribute('aria-label', /latest \d+ ms, highest \d+ ms/)
+    await expect(ui.rtt).toHaveText(/^\d+ ms$/)
+    expect(await ui.number(ui.pongs)).toBeGreaterThanOrEqual(2)
+    const kinds = await ui.kinds()
+    expect(kinds.filter((kind) => kind === 'heartbeat').length).toBeGreaterThan(0)
+    expect(kinds.filter((kind, i) => kind === 'heartbeat' && kinds[i + 1] === 'heartbeat')).toEqual(
+      [],
+    )
+  })
+
   expect(socketUrls.length).toBeGreaterThan(5)
   expect(socketUrls.filter((url) => url.includes('access_token'))).toEqual([])
 
-  // For the screenshot: wait until the heartbeat has drawn its sparkline.
-  await expect(page.locator('svg.sparkline')).toBeVisible({ timeout: 15_000 })
   await expect(ui.badge).toHaveText('open')
 
   const name =

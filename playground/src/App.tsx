@@ -1,5 +1,5 @@
 import { useState } from 'react'
-import { useSocket, useSocketEvent, useSocketState } from 'resilient-socket/react'
+import { useSocket, useSocketState } from 'resilient-socket/react'
 import { ConnectionPanel } from './components/ConnectionPanel.tsx'
 import { type Fault, FaultPanel } from './components/FaultPanel.tsx'
 import { MessagePanel } from './components/MessagePanel.tsx'
@@ -7,10 +7,10 @@ import { TimelinePanel } from './components/TimelinePanel.tsx'
 import { SERVER_URL, SOCKET_URL } from './config.ts'
 import { network, SOCKET_OPTIONS } from './connection.ts'
 import { control } from './control.ts'
+import { PING_AFTER_MS, PONG_WITHIN_MS, seconds } from './describe.ts'
 import type { DemoSchema } from './schema.ts'
+import { useSession } from './session.ts'
 import { useTimeline } from './timeline.ts'
-
-const RTT_SAMPLES = 40
 
 const FAULT_CALLS: Record<Fault['kind'], (fault: Fault) => { says: string; calls: string[] }> = {
   drop: () => ({ says: 'drop the connection', calls: ['drop'] }),
@@ -30,17 +30,9 @@ const FAULT_CALLS: Record<Fault['kind'], (fault: Fault) => { says: string; calls
 export function App() {
   const socket = useSocket<DemoSchema>(SOCKET_URL, SOCKET_OPTIONS)
   const snapshot = useSocketState(socket)
+  const session = useSession(socket)
   const { entries, add } = useTimeline(socket)
-  const [reconnects, setReconnects] = useState(0)
-  const [rtts, setRtts] = useState<number[]>([])
   const [offline, setOffline] = useState(false)
-
-  useSocketEvent(socket, 'open', ({ reconnected }) => {
-    if (reconnected) setReconnects((n) => n + 1)
-  })
-  useSocketEvent(socket, 'heartbeat', (beat) => {
-    if (beat.phase === 'pong') setRtts((list) => [...list, beat.rttMs].slice(-RTT_SAMPLES))
-  })
 
   const runCalls = async (says: string, calls: string[]) => {
     add('you', says)
@@ -76,7 +68,10 @@ export function App() {
             watch it heal by itself.
           </p>
           <p className="settings">
-            <span className="chip">heartbeat: ping after 5 s quiet, pong within 3 s</span>
+            <span className="chip">
+              heartbeat: ping after {seconds(PING_AFTER_MS)} quiet either way, pong within{' '}
+              {seconds(PONG_WITHIN_MS)}
+            </span>
             <span className="chip">retry: jittered backoff 0.5 s → 5 s</span>
             <span className="chip">auth: fresh token per attempt</span>
             <span className="chip">sends queue while disconnected</span>
@@ -88,7 +83,7 @@ export function App() {
         </div>
       </header>
       <main className="grid">
-        <ConnectionPanel socket={socket} snapshot={snapshot} reconnects={reconnects} rtts={rtts} />
+        <ConnectionPanel socket={socket} snapshot={snapshot} session={session} />
         <FaultPanel onFault={injectFault} offline={offline} onOfflineChange={changeOffline} />
         <MessagePanel socket={socket} />
         <TimelinePanel entries={entries} />

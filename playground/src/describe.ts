@@ -1,4 +1,10 @@
 import type { CloseInfo, ConnectionState, SocketSnapshot } from 'resilient-socket'
+import { SOCKET_OPTIONS } from './connection.ts'
+
+const heartbeat = typeof SOCKET_OPTIONS.heartbeat === 'object' ? SOCKET_OPTIONS.heartbeat : {}
+/** The playground's heartbeat settings, for the texts that explain them. */
+export const PING_AFTER_MS = heartbeat.intervalMs ?? 25_000
+export const PONG_WITHIN_MS = heartbeat.timeoutMs ?? 10_000
 
 const CLOSE_CODES: Record<number, string> = {
   1000: 'normal closure',
@@ -31,14 +37,16 @@ export function clock(at: number): string {
 
 /** One sentence under the state badge, for someone who has never read the docs. */
 export function explainState(snapshot: SocketSnapshot, now: number): string {
-  const { state, attempt, nextRetryAt, online, lastClose, lastError } = snapshot
+  const { state, attempt, nextRetryAt, online, lastClose, lastError, pongDeadlineAt } = snapshot
   switch (state as ConnectionState) {
     case 'idle':
       return 'Not connected yet.'
     case 'connecting':
       return 'Opening the connection (fetching a token first)…'
     case 'open':
-      return 'Connected. Sends go straight out; a ping checks the link after 5 s of silence.'
+      if (pongDeadlineAt !== null)
+        return `Connected, and a ping is out. If nothing comes back within ${seconds(pongDeadlineAt - now)}, the client cuts the link and reconnects.`
+      return `Connected. Sends go straight out; a ping checks the link after ${seconds(PING_AFTER_MS)} without traffic either way.`
     case 'reconnecting':
       if (!online)
         return 'Offline: retries are paused, so none are wasted. Back online → retry at once.'

@@ -3,77 +3,88 @@ import type { ReconnectingSocket, SocketSnapshot } from 'resilient-socket'
 import { SOCKET_URL } from '../config.ts'
 import { describeClose, explainState, seconds } from '../describe.ts'
 import type { DemoSchema } from '../schema.ts'
+import type { Session } from '../session.ts'
 import { useNow } from '../use-now.ts'
-import { Sparkline } from './Sparkline.tsx'
+import { HeartbeatPanel } from './HeartbeatPanel.tsx'
 
 interface ConnectionPanelProps {
   socket: ReconnectingSocket<DemoSchema>
   snapshot: SocketSnapshot
-  reconnects: number
-  rtts: readonly number[]
+  session: Session
 }
 
-/** The socket's state at a glance: everything here comes from `useSocketState(socket)`. */
-export function ConnectionPanel({ socket, snapshot, reconnects, rtts }: ConnectionPanelProps) {
-  const { state, attempt, nextRetryAt, online, queuedMessages, rttMs, lastClose, lastError } =
+/** The socket's state at a glance: `useSocketState(socket)` plus what the page counted. */
+export function ConnectionPanel({ socket, snapshot, session }: ConnectionPanelProps) {
+  const { state, nextRetryAt, online, queuedMessages, lastClose, lastError, pongDeadlineAt } =
     snapshot
-  const now = useNow(nextRetryAt !== null)
+  const { outageStartedAt, lastOutageMs } = session
+  const now = useNow(nextRetryAt !== null || outageStartedAt !== null || pongDeadlineAt !== null)
   const stopped = state === 'idle' || state === 'closed'
 
   let nextRetry = '—'
   if (nextRetryAt !== null) nextRetry = seconds(nextRetryAt - now)
   else if (state === 'reconnecting' && !online) nextRetry = 'paused'
 
+  let outage = '—'
+  let outageHint = 'none yet'
+  if (outageStartedAt !== null) {
+    outage = seconds(now - outageStartedAt)
+    outageHint = 'so far'
+  } else if (lastOutageMs !== null) {
+    outage = seconds(lastOutageMs)
+    outageHint = 'the last one'
+  }
+
   return (
     <section className="card connection" aria-labelledby="connection-title">
       <header className="card-head">
         <h2 id="connection-title">Connection</h2>
-        <code className="endpoint" title="the WebSocket URL (token added per attempt)">
+        <code className="endpoint" title="the WebSocket URL (the token goes in the first message)">
           {SOCKET_URL}
         </code>
       </header>
 
       <div className="status">
-        <span className={`badge badge-${state}`} data-testid="state-badge">
-          <span className="badge-dot" aria-hidden="true" />
-          {state}
-        </span>
+        <div className="status-side">
+          <span className={`badge badge-${state}`} data-testid="state-badge">
+            <span className="badge-dot" aria-hidden="true" />
+            {state}
+          </span>
+          <span
+            className={online ? 'net net-online' : 'net net-offline'}
+            data-testid="network"
+            title="what the browser says about the network"
+          >
+            {online ? 'online' : 'offline'}
+          </span>
+        </div>
         <p className="explain" data-testid="state-explain">
           {explainState(snapshot, now)}
         </p>
       </div>
 
       <dl className="tiles">
-        <Tile
-          label="Retries"
-          hint={state === 'open' ? 'before this link' : 'failed in a row'}
-          testId="attempt"
-        >
-          {attempt}
+        <Tile label="Failed tries" hint="in a row" testId="failed-attempts">
+          {session.failedInARow}
         </Tile>
         <Tile label="Next retry in" hint="jittered" testId="next-retry">
           {nextRetry}
         </Tile>
-        <Tile label="Reconnects" hint="this session" testId="reconnects">
-          {reconnects}
+        <Tile label="Outage" hint={outageHint} testId="outage">
+          {outage}
+        </Tile>
+        <Tile label="Drops" hint="links lost" testId="drops">
+          {session.drops}
+        </Tile>
+        <Tile label="Reconnects" hint="opened again" testId="reconnects">
+          {session.reconnects}
         </Tile>
         <Tile label="Queued" hint="to send" testId="queued">
           {queuedMessages}
         </Tile>
-        <Tile label="Network" hint="browser signal" testId="network">
-          <span className={online ? 'net net-online' : 'net net-offline'}>
-            {online ? 'online' : 'offline'}
-          </span>
-        </Tile>
-        <Tile label="Heartbeat RTT" hint="ping → pong" testId="rtt">
-          {rttMs === null ? '—' : `${Math.round(rttMs)} ms`}
-        </Tile>
       </dl>
 
-      <Sparkline
-        values={rtts}
-        placeholder="Round-trip times appear here: the client pings after 5 s without traffic."
-      />
+      <HeartbeatPanel snapshot={snapshot} session={session} />
 
       <p className="last" data-testid="last-close">
         <span>
@@ -126,7 +137,9 @@ function Tile({
     <div className="tile">
       <dt>{label}</dt>
       <dd data-testid={testId}>{children}</dd>
-      <dd className="tile-hint">{hint}</dd>
+      <dd className="tile-hint" data-testid={`${testId}-hint`}>
+        {hint}
+      </dd>
     </div>
   )
 }

@@ -1,5 +1,8 @@
 import { clock } from '../describe.ts'
-import type { TimelineEntry } from '../timeline.ts'
+import type { TimelineEntry, TimelineKind } from '../timeline.ts'
+
+/** The tag of a row, where the kind's own name would not say it. */
+const TAGS: Partial<Record<TimelineKind, string>> = { failed: 'attempt' }
 
 /** Every lifecycle event, newest first: what `socket.on(…)` reports. */
 export function TimelinePanel({ entries }: { entries: readonly TimelineEntry[] }) {
@@ -13,7 +16,7 @@ export function TimelinePanel({ entries }: { entries: readonly TimelineEntry[] }
         {entries.map((entry) => (
           <li key={entry.id} data-kind={entry.kind} className={`event event-${entry.kind}`}>
             <time>{clock(entry.at)}</time>
-            <span className="tag">{entry.kind}</span>
+            <span className="tag">{TAGS[entry.kind] ?? entry.kind}</span>
             <span className="event-text">{entry.text}</span>
           </li>
         ))}
