@@ -99,21 +99,35 @@ export function createDispatcher({
     ok: Outcome,
     fail: (error: SocketError) => void,
   ): void => {
-    const failed = (why: string, options: SocketErrorOptions) =>
+    const failed = (why: string, options?: SocketErrorOptions) =>
       fail(new SocketError('VALIDATION_FAILED', `"${type}" ${why}`, options))
     const threw = (cause: unknown) => failed('validator threw', { cause })
-    const finish = (result: StandardSchemaV1.Result<unknown>) =>
-      result.issues
-        ? failed(`failed validation: ${result.issues[0]?.message ?? 'invalid'}`, {
-            details: { type, issues: result.issues },
+    // Whatever a validator hands back, sync or async: a result that is neither a success
+    // nor issues fails validation instead of throwing out of a promise callback, where it
+    // would become an unhandled rejection and the message would vanish without a report.
+    const finish = (result: unknown) => {
+      try {
+        const { issues, value } = (result ?? {}) as {
+          issues?: StandardSchemaV1.FailureResult['issues']
+          value?: unknown
+        }
+        if (issues)
+          failed(`failed validation: ${issues[0]?.message ?? 'invalid'}`, {
+            details: { type, issues },
           })
-        : ok(result.value)
+        else if (typeof result === 'object' && result !== null && 'value' in result) ok(value)
+        else failed('validator returned no Standard Schema result ({ value } or { issues })')
+      } catch (cause) {
+        threw(cause)
+      }
+    }
     if (!schema) ok(data)
     else
       try {
         const result = schema['~standard'].validate(data)
         // Any thenable, not only this realm's Promise.
-        'then' in result ? result.then(finish, threw) : finish(result)
+        const then = (result as { then?: unknown } | null)?.then
+        typeof then === 'function' ? then.call(result, finish, threw) : finish(result)
       } catch (error) {
         threw(error)
       }
@@ -202,7 +216,7 @@ export function createDispatcher({
       const { type, re, error } = envelope
       if (re === undefined) {
         const list = handlers.get(type)
-        const schema = validators.incoming?.[type]
+        const schema = own(validators.incoming, type)
         if (!list) unhandled(envelope)
         else if (!schema) run(list, envelope.data, envelope)
         else validate(schema, envelope, (data) => alive() && run(list, data, envelope), report)
@@ -212,7 +226,8 @@ export function createDispatcher({
       // A response after a timeout or abort: the caller has already been told.
       if (!request) return
       if (error) request.fail(new RemoteError(error.code, error.message, { type: request.type }))
-      else validate(validators.responses?.[request.type], envelope, request.succeed, request.fail)
+      else
+        validate(own(validators.responses, request.type), envelope, request.succeed, request.fail)
     },
 
     connectionLost: (now) => [...pending.values()].flatMap((r) => (r.sent ? r.lost(now) : [])),
@@ -224,4 +239,15 @@ export function createDispatcher({
       })
     },
   }
+}
+
+/**
+ * The schema of a type, from the map's own keys only: a type named `toString` or
+ * `constructor` must not find `Object.prototype`'s function and mistake it for a schema.
+ */
+function own(
+  map: Record<string, StandardSchemaV1 | undefined> | undefined,
+  type: string,
+): StandardSchemaV1 | undefined {
+  return map && Object.hasOwn(map, type) ? map[type] : undefined
 }

@@ -135,8 +135,9 @@ describe('onMessage', () => {
   it('never delivers $-types to handlers, `message` or `unhandled`', () => {
     const { socket, open, unhandled, messages, errors } = setup()
     const handler = vi.fn()
-    socket.onMessage('$auth', handler)
-    socket.onMessage('$custom', handler)
+    // The types refuse `$` names; a caller without types can still try.
+    socket.onMessage('$auth' as string, handler)
+    socket.onMessage('$custom' as string, handler)
     const ws = open()
     ws.receive({ type: '$auth', data: { token: 'x' } })
     ws.receive({ type: '$custom', data: 1 })
@@ -500,6 +501,135 @@ describe('validation with a Standard Schema validator (valibot)', () => {
       details: { type: 'history', issues: expect.any(Array) },
     })
     expect(socket.stats.pendingRequests).toBe(0)
+  })
+})
+
+describe('hostile type names and validators', () => {
+  // Names that a plain-object lookup would find on Object.prototype.
+  const NAMES = [
+    'toString',
+    'constructor',
+    'hasOwnProperty',
+    'valueOf',
+    '__proto__',
+    'isPrototypeOf',
+  ]
+  const Chat = v.object({ text: v.string() })
+
+  it('a type named like an Object.prototype member has no schema and reaches its handlers', () => {
+    const { socket, open, errors, unhandled } = setup({ validate: { incoming: { chat: Chat } } })
+    const seen: [string, unknown][] = []
+    for (const type of NAMES) socket.onMessage(type, (data) => seen.push([type, data]))
+    const ws = open()
+    for (const type of NAMES) ws.receive({ type, data: 1 })
+    expect(seen).toEqual(NAMES.map((type) => [type, 1]))
+    // And without a handler, such a type is unhandled, not mistaken for a registered one.
+    socket.onMessage('chat', () => {})
+    ws.receive({ type: 'propertyIsEnumerable', data: 2 })
+    expect(unhandled.map((e) => e.type)).toEqual(['propertyIsEnumerable'])
+    expect(errors).toEqual([])
+  })
+
+  it('a request type named like an Object.prototype member has no response schema', async () => {
+    const { socket, open, errors } = setup({ validate: { responses: { history: v.array(Chat) } } })
+    const ws = open()
+    for (const type of NAMES) {
+      const answer = socket.request(type)
+      ws.receive({ type, re: idOf(ws, type), data: type })
+      await expect(answer).resolves.toBe(type)
+    }
+    expect(errors).toEqual([])
+  })
+
+  /** A Standard Schema validator whose validate() does whatever `validate` does. */
+  const custom = (validate: (value: unknown) => unknown) =>
+    ({ '~standard': { version: 1, vendor: 'test', validate } }) as never
+
+  // Node reports an unhandled rejection once the microtasks of a macrotask are done; the
+  // fake timers replace setImmediate, so the real one is kept for waiting a turn.
+  const realSetImmediate = setImmediate
+  const rejections: unknown[] = []
+  const onRejection = (reason: unknown) => rejections.push(reason)
+  beforeEach(() => {
+    rejections.length = 0
+    process.on('unhandledRejection', onRejection)
+  })
+  afterEach(() => {
+    process.off('unhandledRejection', onRejection)
+  })
+  const turn = () => new Promise((resolve) => realSetImmediate(resolve))
+
+  const BROKEN: [string, (value: unknown) => unknown][] = [
+    ['resolves to undefined', async () => undefined],
+    ['resolves to a number', async () => 42],
+    ['resolves to an object that is neither {value} nor {issues}', async () => ({ ok: true })],
+    ['resolves to null', async () => null],
+    ['rejects', async () => Promise.reject(new Error('validator down'))],
+    [
+      'throws',
+      () => {
+        throw new Error('validator bug')
+      },
+    ],
+    ['returns undefined', () => undefined],
+    ['returns a string', () => 'valid'],
+    [
+      'returns a thenable whose then throws',
+      () => ({
+        // biome-ignore lint/suspicious/noThenProperty: a broken thenable is the point.
+        then() {
+          throw new Error('bad thenable')
+        },
+      }),
+    ],
+    [
+      'resolves to a result whose issues getter throws',
+      async () => ({
+        get issues(): never {
+          throw new Error('getter')
+        },
+      }),
+    ],
+  ]
+
+  it.each(BROKEN)(
+    'a validator that %s: VALIDATION_FAILED, never an unhandled rejection',
+    async (_, validate) => {
+      const { socket, open, errors } = setup({
+        validate: {
+          incoming: { chat: custom(validate) },
+          responses: { history: custom(validate) },
+        },
+      })
+      const handler = vi.fn()
+      socket.onMessage('chat', handler)
+      const ws = open()
+      ws.receive({ type: 'chat', data: { text: 'hi' } })
+      const answer = socket.request('history').catch((error: unknown) => error)
+      ws.receive({ type: 'history', re: idOf(ws, 'history'), data: [] })
+      await settle()
+      await turn()
+      expect(handler).not.toHaveBeenCalled()
+      expect(errors.map((e) => e.code)).toEqual(['VALIDATION_FAILED'])
+      expect(errors[0]?.message).toMatch(
+        /^"chat" (validator threw|validator returned no Standard Schema result)/,
+      )
+      expect(await answer).toMatchObject({ code: 'VALIDATION_FAILED' })
+      expect(rejections).toEqual([])
+      expect(socket.state).toBe('open')
+    },
+  )
+
+  it('a validator that resolves to a success result with an undefined value passes it on', async () => {
+    const { socket, open, errors } = setup({
+      validate: { incoming: { chat: custom(async () => ({ value: undefined })) } },
+    })
+    const seen: unknown[] = []
+    socket.onMessage('chat', (data) => seen.push(data))
+    open().receive({ type: 'chat', data: 'dropped by the schema' })
+    await settle()
+    expect(seen).toEqual([undefined])
+    expect(errors).toEqual([])
   })
 })
 
