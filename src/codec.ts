@@ -109,7 +109,7 @@ function guard(text: string, value: unknown): unknown {
  */
 export function checkEnvelope(
   value: unknown,
-  notEnvelope = 'codec.decode returned something that is not an envelope ({ type: string, … }); return undefined for a frame that is not one',
+  notEnvelope = 'codec.decode must return an envelope ({ type: string, … }) or undefined',
 ): Envelope {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     decodeFailed(notEnvelope)
@@ -184,11 +184,7 @@ export function protocolEnvelope(data: MessageData): Envelope | undefined {
 
 /** `ArrayBuffer`, typed arrays, `DataView` and `Blob`: what a WebSocket sends as binary. */
 function isBinary(data: unknown): data is Frame {
-  return (
-    data instanceof ArrayBuffer ||
-    ArrayBuffer.isView(data) ||
-    (typeof Blob === 'function' && data instanceof Blob)
-  )
+  return data instanceof ArrayBuffer || ArrayBuffer.isView(data) || data instanceof Blob
 }
 
 /**
@@ -215,16 +211,13 @@ export const rawCodec: Codec = {
     if (id !== undefined) {
       throw new SocketError(
         'ENCODE_FAILED',
-        'rawCodec cannot send a request: a server without the envelope cannot answer one; use send() and a message listener',
+        'rawCodec cannot send requests: a server without the envelope cannot answer them',
       )
     }
     if (typeof data === 'string' || isBinary(data)) return data
     const text = JSON.stringify(data)
     if (text === undefined) {
-      throw new SocketError(
-        'ENCODE_FAILED',
-        `rawCodec sends the data itself, and send("${type}") gave none that JSON can write`,
-      )
+      throw new SocketError('ENCODE_FAILED', `rawCodec: send("${type}") has no data to send`)
     }
     return text
   },

@@ -195,7 +195,7 @@ describe('checkEnvelope', () => {
     for (const value of [{ hello: 1 }, 42, 'text', null, [], [{ type: 'x' }], { type: 1 }, true]) {
       const error = expectSocketError(() => checkEnvelope(value), 'DECODE_FAILED')
       expect(error.message).toBe(
-        'codec.decode returned something that is not an envelope ({ type: string, … }); return undefined for a frame that is not one',
+        'codec.decode must return an envelope ({ type: string, … }) or undefined',
       )
     }
     expectSocketError(() => checkEnvelope({ type: 'x', id: 5 }), 'DECODE_FAILED', /"id"/)
@@ -281,7 +281,7 @@ describe('rawCodec', () => {
     expectSocketError(
       () => rawCodec.encode({ type: 'q', id: 'i', data: 1 }),
       'ENCODE_FAILED',
-      /cannot send a request/,
+      /cannot send requests/,
     )
   })
 })
