@@ -43,10 +43,14 @@ export {
   type RetryPolicy,
 } from './retry-policy.ts'
 export type {
+  AppMessageType,
+  CloseCode,
   IncomingOf,
   IncomingType,
+  MessageMap,
   OutgoingOf,
   OutgoingType,
+  ProtocolType,
   RequestData,
   RequestsOf,
   RequestType,
@@ -55,5 +59,6 @@ export type {
   SocketSchema,
   StandardSchemaV1,
   UntypedSchema,
+  ValidCloseCode,
 } from './schema.ts'
 export type { DropReason, Frame, OverflowPolicy, QueuedMessage } from './send-queue.ts'

@@ -27,6 +27,7 @@ import {
 } from './options.ts'
 import { planReconnect } from './retry-policy.ts'
 import type {
+  AppMessageType,
   DataArgs,
   IncomingOf,
   IncomingType,
@@ -38,6 +39,7 @@ import type {
   ResponseData,
   SocketSchema,
   UntypedSchema,
+  ValidCloseCode,
 } from './schema.ts'
 import {
   type Frame,
@@ -256,8 +258,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   }
 
   /** Handles one application message type, typed by the schema; returns the unsubscribe function. */
-  onMessage<K extends IncomingType<S>>(
-    type: K,
+  onMessage<K extends IncomingType<S>, Declared extends string = IncomingType<S>>(
+    type: AppMessageType<K, Declared>,
     handler: (data: IncomingOf<S>[K], envelope: Envelope) => void,
   ): () => void {
     if (typeof handler !== 'function')
@@ -292,7 +294,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * `CLOSED`, and drops queued messages (reported as `drop` with reason `closed`; use
    * `takeQueued()` first to keep them). Does nothing if already closed.
    */
-  close(code = 1000, reason = ''): void {
+  close<C extends number>(code = 1000 as ValidCloseCode<C>, reason = ''): void {
     if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
       throw new SocketError(
         'INVALID_OPTIONS',
@@ -325,7 +327,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * throws for a connection reason; throws `ENCODE_FAILED` for data the codec cannot
    * encode, and `QUEUE_FULL` under the `'reject'` overflow policy.
    */
-  send<K extends OutgoingType<S>>(type: K, ...[data]: DataArgs<OutgoingOf<S>[K]>): SendResult {
+  send<K extends OutgoingType<S>, Declared extends string = OutgoingType<S>>(
+    type: AppMessageType<K, Declared>,
+    ...[data]: DataArgs<OutgoingOf<S>[K]>
+  ): SendResult {
     checkType(type)
     return this.#queue.submit(this.#encode(data === undefined ? { type } : { type, data }), type)
   }
@@ -341,8 +346,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * `idempotent`), `REMOTE_ERROR` (a `RemoteError` with the server's code), `VALIDATION_FAILED`,
    * `CLOSED` or `DROPPED`. While not open the request is queued; its timeout runs from the call.
    */
-  request<K extends RequestType<S>>(
-    type: K,
+  request<K extends RequestType<S>, Declared extends string = RequestType<S>>(
+    type: AppMessageType<K, Declared>,
     ...args: RequestArgs<RequestData<S, K>>
   ): Promise<ResponseData<S, K>> {
     const [data, options = {}] = args as [unknown, RequestOptions?]

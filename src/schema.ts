@@ -17,17 +17,53 @@ import type { RequestOptions } from './dispatch.ts'
  * `requests` the request → response pairs of `request()`. A missing map allows nothing.
  */
 export interface SocketSchema {
-  incoming?: Record<string, unknown>
-  outgoing?: Record<string, unknown>
-  requests?: Record<string, { request: unknown; response: unknown }>
+  incoming?: MessageMap<unknown>
+  outgoing?: MessageMap<unknown>
+  requests?: MessageMap<{ request: unknown; response: unknown }>
 }
 
-/** The schema of a socket created without one: any type name, `unknown` data. */
+/** The schema of a socket created without one: any type name not starting with `$`, `unknown` data. */
 export interface UntypedSchema {
-  incoming: Record<string, unknown>
-  outgoing: Record<string, unknown>
-  requests: Record<string, { request: unknown; response: unknown }>
+  incoming: MessageMap<unknown>
+  outgoing: MessageMap<unknown>
+  requests: MessageMap<{ request: unknown; response: unknown }>
 }
+
+/**
+ * The message types the protocol keeps for itself (`$ping`, `$pong`, `$auth`, PROTOCOL.md
+ * §4). `send()` and `request()` refuse them with `INVALID_OPTIONS`, and an inbound one never
+ * reaches `onMessage()`, so a schema may not declare one.
+ */
+export type ProtocolType = `$${string}`
+
+declare const reserved: unique symbol
+
+/** What the data of a `$` type would have to be: a brand no schema can write. */
+interface Reserved {
+  readonly [reserved]: 'message types starting with "$" belong to the protocol'
+}
+
+/**
+ * Message type → data. The second index signature makes a `$` key a compile error in a
+ * schema. (Not `never`: a typed socket must stay assignable to an untyped one, and `never`
+ * as the untyped data of a `$` type would break that.)
+ */
+export type MessageMap<T> = { [type: string]: T; [type: ProtocolType]: T & Reserved }
+
+/**
+ * The type of the `type` argument of `onMessage()`, `send()` and `request()`, where
+ * `Declared` is the schema's type names for that direction. A schema that lists its names
+ * cannot list a `$` one ({@link MessageMap}), so there it is `K` itself, and generic code
+ * over a typed socket can pass its own `K` through. An untyped socket accepts any `string`,
+ * and no type says "a string not starting with `$`": there a `$` literal becomes a sentence
+ * that the compile error quotes, while a value typed just `string` is checked at run time.
+ */
+export type AppMessageType<
+  K extends string,
+  Declared extends string = string,
+> = string extends Declared ? (K extends ProtocolType ? ReservedTypeError : K) : K
+
+type ReservedTypeError = 'message types starting with "$" belong to the protocol (PROTOCOL.md §4)'
 
 // biome-ignore lint/complexity/noBannedTypes: `{}` is exactly "no message types".
 type Empty = {}
@@ -62,8 +98,17 @@ export type ResponseData<
   ? R
   : never
 
-/** Data that may be `undefined` may be left out. */
-export type DataArgs<T> = undefined extends T ? [data?: T] : [data: T]
+/**
+ * Data that may be `undefined` may be left out. So may the data of a `$` type on an untyped
+ * socket, so that the compile error is about the type name, not about a missing argument.
+ */
+export type DataArgs<T> = undefined extends T
+  ? [data?: T]
+  : [T] extends [never]
+    ? [data: T]
+    : [T] extends [Reserved]
+      ? [data?: unknown]
+      : [data: T]
 
 /** The arguments of `request()` after the type: the data, then the options. */
 export type RequestArgs<T> = undefined extends T
@@ -75,8 +120,32 @@ export type RequestArgs<T> = undefined extends T
  * arktype…). Data that fails validation never reaches a handler or a request's caller.
  */
 export interface SchemaValidators<S extends SocketSchema> {
-  incoming?: { [K in IncomingType<S>]?: StandardSchemaV1<unknown, IncomingOf<S>[K]> }
-  responses?: { [K in RequestType<S>]?: StandardSchemaV1<unknown, ResponseData<S, K>> }
+  incoming?: { [K in IncomingType<S>]?: StandardSchemaV1<unknown, IncomingOf<S>[K]> } & NoProtocol
+  responses?: { [K in RequestType<S>]?: StandardSchemaV1<unknown, ResponseData<S, K>> } & NoProtocol
 }
 
+/** A validator for a `$` type would never run: the protocol's frames bypass validation. */
+type NoProtocol = { [K in ProtocolType]?: never }
+
 export type { StandardSchemaV1 }
+
+type Digit = '0' | '1' | '2' | '3' | '4' | '5' | '6' | '7' | '8' | '9'
+type ToNumber<T> = T extends `${infer N extends number}` ? N : never
+
+/**
+ * A code `close()` accepts: 1000 (normal closure) or an application code, 3000–4999. The
+ * others are the protocol's own (RFC 6455 §7.4), and browsers throw for them. Spelled as
+ * digits so that the declaration stays one line while the type is the 2,001 literals.
+ */
+export type CloseCode = 1000 | ToNumber<`${3 | 4}${Digit}${Digit}${Digit}`>
+
+/**
+ * The type of `close()`'s `code`: a literal is checked at compile time (`close(1005)` is an
+ * error that names `CloseCode`), while a value typed just `number` passes, to be checked at
+ * run time (`INVALID_OPTIONS`), so that a code held in a variable needs no cast.
+ */
+export type ValidCloseCode<C extends number> = number extends C
+  ? C
+  : C extends CloseCode
+    ? C
+    : CloseCode

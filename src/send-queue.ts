@@ -2,8 +2,12 @@ import { type Clock, TimerSlot } from './clock.ts'
 import { SocketError } from './errors.ts'
 import type { QueueOptions, WebSocketLike } from './options.ts'
 
-/** Anything `WebSocket#send` accepts. */
-export type Frame = string | ArrayBufferLike | ArrayBufferView | Blob
+/**
+ * Anything `WebSocket#send` accepts in every runtime. Not a `SharedArrayBuffer`, nor a view
+ * of one: browsers throw for those. A `Uint8Array` typed without its buffer (TypeScript's
+ * default is `Uint8Array<ArrayBufferLike>`, which may be shared) needs `Uint8Array<ArrayBuffer>`.
+ */
+export type Frame = string | ArrayBuffer | ArrayBufferView<ArrayBuffer> | Blob
 
 /**
  * - `drop-oldest`: make room by discarding the oldest queued messages.

@@ -1,5 +1,6 @@
 import { useEffect } from 'react'
 import type {
+  AppMessageType,
   Envelope,
   IncomingOf,
   IncomingType,
@@ -25,7 +26,7 @@ import { useLatest } from './latest.ts'
  */
 export function useMessage<S extends SocketSchema, K extends IncomingType<S>>(
   socket: ReconnectingSocket<S>,
-  type: K,
+  type: AppMessageType<K, IncomingType<S>>,
   handler: (data: IncomingOf<S>[K], envelope: Envelope) => void,
 ): void {
   const latest = useLatest(handler)
