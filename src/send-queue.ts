@@ -177,7 +177,8 @@ export class SendQueue {
       ws?.readyState === 1 &&
       (!this.#enabled ||
         this.priority ||
-        (!this.length && ws.bufferedAmount <= this.#highWaterMarkBytes))
+        // mock-socket's WebSocket has no `bufferedAmount`: undefined means nothing is buffered.
+        (!this.length && (ws.bufferedAmount ?? 0) <= this.#highWaterMarkBytes))
     ) {
       this.#write(ws, frame, owner)
       return 'sent'
@@ -414,12 +415,12 @@ export class SendQueue {
     // A socket past OPEN (the server's close is on its way) silently discards what it is
     // given: keep the queue for the next connection instead.
     if (ws?.readyState === 1) {
-      while (ws.readyState === 1 && ws.bufferedAmount <= this.#highWaterMarkBytes) {
+      while (ws.readyState === 1 && (ws.bufferedAmount ?? 0) <= this.#highWaterMarkBytes) {
         const entry = this.#shift()
         if (!entry) break
         this.#write(ws, entry.message.data, entry.owner)
       }
-      this.#lastBuffered = ws.bufferedAmount
+      this.#lastBuffered = ws.bufferedAmount ?? 0
       this.#hooks.changed()
       if (this.length || (this.#flushWaiters.length && this.#lastBuffered > 0)) {
         this.#drainTimer.set(() => this.#poll(), this.#pollMs)

@@ -1,9 +1,23 @@
+import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
 import { checkMarkdownBlocks, extractBlocks } from '../../scripts/readme-blocks.ts'
 
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const tsconfig = `${root}tsconfig.json`
+const readme = readFileSync(`${root}README.md`, 'utf8')
+
+describe('the mock-socket recipe of README.md', () => {
+  it('is test/unit/mock-socket-recipe.test.ts, word for word', () => {
+    const test = readFileSync(`${root}test/unit/mock-socket-recipe.test.ts`, 'utf8')
+    const region = /\/\/ #region readme\n([\s\S]*?)\/\/ #endregion readme\n/.exec(test)?.[1]
+    expect(region, 'the test file marks its README region').toBeDefined()
+    const section = readme.split('\n## Testing your app with mock-socket\n')[1]
+    expect(section, 'README has a "Testing your app with mock-socket" section').toBeDefined()
+    const block = extractBlocks(section ?? '')[0]
+    expect(`${block?.code}\n`).toBe(region?.replace("'../../src/index.ts'", "'resilient-socket'"))
+  })
+})
 
 describe('extractBlocks', () => {
   it('finds ts and tsx blocks with their first line, and honours no-check', () => {
