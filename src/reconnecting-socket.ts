@@ -2,11 +2,18 @@ import { nanoid } from 'nanoid/non-secure'
 import { obtainToken, placeToken, type ResolvedToken, redact, type TokenReason } from './auth.ts'
 import { TimerSlot } from './clock.ts'
 import { type CloseInfo, HEARTBEAT_TIMEOUT_CODE } from './close-codes.ts'
-import type { Envelope, MessageData } from './codec.ts'
+import {
+  checkEnvelope,
+  type Envelope,
+  jsonCodec,
+  type MessageData,
+  protocolEnvelope,
+  rawCodec,
+} from './codec.ts'
 import { type ConnectionState, canTransition } from './connection-state.ts'
 import { createDispatcher, type Dispatcher, type RequestOptions } from './dispatch.ts'
 import { SafeEmitter } from './emitter.ts'
-import { handlerFailed, SocketError, UnauthorizedError } from './errors.ts'
+import { describeValue, handlerFailed, SocketError, UnauthorizedError } from './errors.ts'
 import type {
   ReconnectReason,
   SocketEventName,
@@ -44,6 +51,7 @@ import type {
 import {
   type Frame,
   frameBytes,
+  isFrame,
   type QueuedMessage,
   SendQueue,
   type SendResult,
@@ -129,6 +137,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #isOpen = false
   #suspended = false
   #stopNetwork: (() => void) | null = null
+  /** Transitions waiting to be announced while one is (see `#setState`). */
+  #announcing: { from: ConnectionState; to: ConnectionState }[] | null = null
   #queueCountDirty = false
 
   constructor(url: UrlProvider, options: SocketOptions<S> = {}) {
@@ -312,8 +322,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // Everything is released before `closed` is announced, so a listener that calls
     // connect() from there starts a clean session.
     this.#teardown(new SocketError('CLOSED', 'the socket was closed'))
-    if (wasOpen) this.#events.emit('close', { code, reason, wasClean: true, willReconnect: false })
-    this.#setState('closed', { nextRetryAt: null })
+    const closeInfo = { code, reason, wasClean: true }
+    if (wasOpen) this.#events.emit('close', { ...closeInfo, willReconnect: false })
+    // The last close is this one, not an earlier close the server made (a 4001 shown after
+    // the user closed would say the server refused them).
+    this.#setState('closed', { nextRetryAt: null, lastClose: closeInfo })
   }
 
   /** Same as `close()`, for `using socket = new ReconnectingSocket(…)`. */
@@ -337,6 +350,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   /** Sends a frame as is, bypassing the codec; same queue rules as `send()`. */
   sendRaw(data: Frame): SendResult {
+    if (!isFrame(data)) {
+      throw new SocketError(
+        'INVALID_OPTIONS',
+        `sendRaw: data must be a string, ArrayBuffer, typed array, DataView or Blob (got ${describeValue(data)})`,
+      )
+    }
     return this.#queue.submit(data, undefined)
   }
 
@@ -394,6 +413,15 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * On a closed socket, or with `queue: false`, they are reported through `drop`.
    */
   adoptQueued(messages: readonly QueuedMessage[]): void {
+    const bad = Array.isArray(messages)
+      ? messages.find((message) => !isFrame(message?.data))
+      : messages
+    if (bad !== undefined) {
+      throw new SocketError(
+        'INVALID_OPTIONS',
+        `adoptQueued: pass the array takeQueued() returned; each message's data must be a frame (got ${describeValue(bad?.data ?? bad)})`,
+      )
+    }
     this.#queue.adopt(messages)
   }
 
@@ -435,6 +463,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
             },
             this.#o.clock,
             pending,
+            // The token in use, so that a provider error quoting it is redacted.
+            this.#token?.token ?? null,
           ))
         if (generation !== this.#generation) return
         this.#nextToken = null
@@ -544,10 +574,13 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     let envelope: Envelope | undefined
     try {
-      envelope = this.#o.codec.decode(data)
+      envelope = this.#decode(data)
     } catch (error) {
       this.#report(asSocketError(error, 'DECODE_FAILED'))
-      return
+      // Not an envelope, but still a frame the server sent: `message` listeners get it as
+      // is, unless it is one of the protocol's own (which belong to nobody else).
+      if (isProtocolFrame(data)) return
+      envelope = undefined
     }
     // `$`-types belong to the protocol: never handed to application handlers.
     if (envelope !== undefined && envelope.type.charCodeAt(0) === 36) {
@@ -560,6 +593,19 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (envelope === undefined || generation !== this.#generation) return
     if (this.#dispatcherInstance) this.#dispatcherInstance.dispatch(envelope)
     else if (envelope.re === undefined) this.#events.emit('unhandled', envelope)
+  }
+
+  /**
+   * The codec's envelope, checked unless it is the default codec (which checks its own), or
+   * the protocol envelope in a frame a custom codec did not recognise, so that a `$ping`
+   * echo or a `$pong` never reaches application code whatever the codec.
+   */
+  #decode(data: MessageData): Envelope | undefined {
+    const codec = this.#o.codec
+    const decoded = codec.decode(data)
+    if (codec === jsonCodec) return decoded
+    if (decoded !== undefined) return checkEnvelope(decoded)
+    return codec === rawCodec ? undefined : protocolEnvelope(data)
   }
 
   #callIsPong(data: MessageData): boolean {
@@ -578,6 +624,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     let frame: Frame
     try {
       frame = build()
+      if (!isFrame(frame)) {
+        throw new SocketError(
+          'HANDLER_FAILED',
+          `a protocol frame must be a string or binary data (got ${describeValue(frame)})`,
+        )
+      }
     } catch (error) {
       this.#report(asSocketError(error, 'HANDLER_FAILED'))
       return
@@ -656,10 +708,16 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   /** Ends in `closed` for a reason other than `close()`: a final close code, or giving up. */
   #stop(close: CloseInfo | null, error: SocketError | null, lostOpen = false): void {
     const wasOpen = this.#lose() || lostOpen
+    const generation = this.#generation
     this.#teardown(
       error ?? new SocketError('CLOSED', `the server closed the connection (${close?.code ?? ''})`),
     )
-    if (wasOpen && close) this.#events.emit('close', { ...close, willReconnect: false })
+    // A `drop` or `close` listener that called close() and connect(): the new session is theirs.
+    if (generation !== this.#generation) return
+    if (wasOpen && close) {
+      this.#events.emit('close', { ...close, willReconnect: false })
+      if (generation !== this.#generation) return
+    }
     this.#setState('closed', {
       lastClose: close ?? this.#store.current.lastClose,
       lastError: error,
@@ -863,10 +921,28 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (!canTransition(from, to))
       throw new Error(`resilient-socket: invalid transition ${from} → ${to}`)
     this.#state = to
+    // The snapshot is always the current state; what waits is telling about it. A transition
+    // made by a `state` listener or a subscriber (close() then connect(), say) is announced
+    // after the current one has reached everyone, so every listener sees them in order.
     // A ping is only ever in flight while open, and a transition starts or ends that.
-    this.#store.update({ pongDeadlineAt: null, ...patch, state: to })
-    this.#o.logger.debug('state', { from, to })
-    this.#events.emit('state', { from, to })
+    this.#store.set({ pongDeadlineAt: null, ...patch, state: to })
+    const transition = { from, to }
+    if (this.#announcing) {
+      this.#announcing.push(transition)
+      return
+    }
+    const queue = [transition]
+    this.#announcing = queue
+    try {
+      for (let i = 0; i < queue.length; i++) {
+        const next = queue[i] as typeof transition
+        this.#o.logger.debug('state', next)
+        this.#events.emit('state', { from: next.from, to: next.to })
+        this.#store.notify()
+      }
+    } finally {
+      this.#announcing = null
+    }
   }
 
   #report(error: SocketError): void {
@@ -892,10 +968,20 @@ function checkType(type: unknown): void {
   }
 }
 
+/** Wraps whatever a user callback threw, whatever it is (a string, `undefined`, a null-prototype object). */
 function asSocketError(error: unknown, code: SocketError['code']): SocketError {
   return error instanceof SocketError
     ? error
-    : new SocketError(code, String((error as Error)?.message ?? error), { cause: error })
+    : new SocketError(code, describeValue(error), { cause: error })
+}
+
+/** Whether an undecodable frame is one of the protocol's own (`{"type":"$…`). */
+function isProtocolFrame(data: MessageData): boolean {
+  try {
+    return protocolEnvelope(data) !== undefined
+  } catch {
+    return true // a malformed protocol envelope: reported, delivered nowhere
+  }
 }
 
 function tooLarge(data: MessageData, max: number): boolean {

@@ -2,6 +2,7 @@ import type { RandomSource } from './clock.ts'
 import { AUTH_CODES, type CloseInfo, classifyClose, retryAfterHintMs } from './close-codes.ts'
 import { withDefaults } from './defaults.ts'
 import {
+  checkKeys,
   checkOneOf,
   handlerFailed,
   invalidOption,
@@ -87,6 +88,7 @@ export function exponentialBackoff(
   options: BackoffOptions = {},
   random: RandomSource = Math.random,
 ): RetryPolicy {
+  checkKeys('retry.', options, Object.keys(DEFAULT_BACKOFF))
   const { quickRetryMs, initialDelayMs, factor, maxDelayMs, jitter } = withDefaults(
     DEFAULT_BACKOFF,
     options,
@@ -187,7 +189,11 @@ export function planReconnect(
   })
   const closed = `(${code}${reason ? ` ${reason}` : ''})`
   if (action === 'stop') {
-    if (code === 1000) return { action, error: null }
+    // 1000 from the server: it ended the session on purpose, and says so through `error`,
+    // so that an application can tell it from its own close().
+    if (code === 1000) {
+      return stop('CLOSED_BY_SERVER', `the server ended the session ${closed}`)
+    }
     // Without auth an auth code stops, and the error code says why. 1008 is a generic policy
     // violation: only the dedicated auth codes say "unauthorized".
     return !authConfigured && AUTH_CODES.includes(code)

@@ -56,6 +56,19 @@ export interface QueueEntry {
   readonly owner?: EntryOwner | undefined
 }
 
+/**
+ * Whether a value is a `Frame`: text, an `ArrayBuffer`, a view of one, or a `Blob`. The tag
+ * test, unlike `instanceof`, also knows buffers from another realm (an iframe, jsdom).
+ */
+export function isFrame(value: unknown): value is Frame {
+  if (typeof value === 'string') return true
+  const buffer = ArrayBuffer.isView(value) ? value.buffer : value
+  return (
+    Object.prototype.toString.call(buffer) === '[object ArrayBuffer]' ||
+    (typeof Blob === 'function' && value instanceof Blob)
+  )
+}
+
 /** UTF-8 bytes for text (counted without allocating an encoded copy), byte length for binary. */
 export function frameBytes(frame: Frame): number {
   // Only a Blob has no `byteLength`.
@@ -127,6 +140,10 @@ export class SendQueue {
   #bytes = 0
   #target: WebSocketLike | null = null
   readonly #flushWaiters: ((error?: SocketError) => void)[] = []
+  /** What `close()` rejected `flush()` with: a later `flush()` rejects with it too. */
+  #closedWith: SocketError | undefined
+  /** An overflow drop is being announced (see `#drop`). */
+  #overflowing = false
   #pollMs = POLL_MIN_MS
   /** `bufferedAmount` after the last batch, to tell whether the network made progress. */
   #lastBuffered = 0
@@ -187,17 +204,25 @@ export class SendQueue {
       message: { data: frame, type, bytes: frameBytes(frame), queuedAt: this.#clock.now() },
       owner,
     }
-    const reason = !this.accepting ? 'closed' : !this.#enabled ? 'not-open' : 'overflow'
-    if (reason === 'overflow' && this.#push(entry)) {
-      this.#queued()
-      return 'queued'
+    let reason: DropReason = !this.accepting ? 'closed' : !this.#enabled ? 'not-open' : 'overflow'
+    if (reason === 'overflow') {
+      if (this.#push(entry)) {
+        // A `drop` listener closed the socket, which dropped this entry as `closed`.
+        if (!this.accepting) return 'dropped'
+        this.#queued()
+        return 'queued'
+      }
+      // A `drop` listener may have closed the socket while room was being made.
+      if (!this.accepting) reason = 'closed'
+      else if (this.#overflowing)
+        throw this.#full(
+          'a message cannot be sent again from its own overflow `drop` listener while the queue is full',
+        )
     }
     // A request fails with QUEUE_FULL itself, not with a generic DROPPED.
     const full =
       reason === 'overflow' && this.#overflow === 'reject'
-        ? new SocketError('QUEUE_FULL', 'the send queue is full', {
-            details: { queuedMessages: this.length, queuedBytes: this.#bytes },
-          })
+        ? this.#full('the send queue is full')
         : undefined
     this.#drop(entry, reason, full)
     if (full) throw full
@@ -211,6 +236,8 @@ export class SendQueue {
   }
 
   flush(): Promise<void> {
+    // Closed (maybe from an `open` listener, where nothing drains until the listeners end).
+    if (!this.accepting) return Promise.reject(this.#closedWith)
     return new Promise((resolve, reject) => {
       this.#flushWaiters.push((error) => (error ? reject(error) : resolve()))
       // From an `open` listener: the queue must wait for the other listeners' sends.
@@ -221,7 +248,7 @@ export class SendQueue {
   /** Puts messages back at the front (idempotent requests to send again after a reconnect). */
   requeue(entries: QueueEntry[]): void {
     if (!this.#enabled) for (const entry of entries) entry.owner?.settle('not-open')
-    else if (entries.length) this.#unshift(entries)
+    else if (entries.length) this.#putFirst(entries)
     this.#hooks.changed()
   }
 
@@ -232,14 +259,25 @@ export class SendQueue {
    */
   adopt(messages: readonly QueuedMessage[]): void {
     if (!messages.length) return
-    const entries = messages.map((message) => ({ message }))
+    // Measured again: `bytes` came from outside, and the bounds must hold whatever it says.
+    const entries = messages.map((message) => ({
+      message: { ...message, bytes: frameBytes(message.data) },
+    }))
     if (!this.accepting || !this.#enabled) {
       for (const entry of entries) this.#drop(entry, this.accepting ? 'not-open' : 'closed')
       return
     }
+    this.#putFirst(entries)
+    this.#queued()
+  }
+
+  /**
+   * Puts entries at the front, then restores the bounds by refusing some of those entries:
+   * the oldest under `drop-oldest`, otherwise the newest of them. Reported in queue order,
+   * never thrown.
+   */
+  #putFirst(entries: QueueEntry[]): void {
     this.#unshift(entries)
-    // Restore the bounds by refusing adopted entries: the oldest under `drop-oldest`,
-    // otherwise the newest of them. Reported in queue order, never thrown.
     const dropOldest = this.#overflow === 'drop-oldest'
     const refused: QueueEntry[] = []
     for (let i = 0; i < entries.length && this.#over(0, 0); i++) {
@@ -249,7 +287,6 @@ export class SendQueue {
       else refused.unshift(entry)
     }
     for (const entry of refused) this.#drop(entry, 'overflow')
-    this.#queued()
   }
 
   /**
@@ -269,6 +306,7 @@ export class SendQueue {
   /** Stops accepting, drops everything queued as `closed` and rejects `flush()` waiters. */
   close(error: SocketError): void {
     this.accepting = false
+    this.#closedWith = error
     this.attach(null)
     for (const entry of this.#takeAll()) this.#drop(entry, 'closed')
     this.#hooks.changed()
@@ -283,7 +321,22 @@ export class SendQueue {
 
   #drop(entry: QueueEntry, reason: DropReason, error?: SocketError): void {
     entry.owner?.settle(reason, error)
-    this.#hooks.dropped(entry.message, reason)
+    // While an overflow drop is announced the queue is full: a listener that sends the
+    // message again would evict another one, whose listener sends it again, for ever.
+    // Such a send throws QUEUE_FULL instead (see `submit`).
+    const outer = this.#overflowing
+    this.#overflowing ||= reason === 'overflow'
+    try {
+      this.#hooks.dropped(entry.message, reason)
+    } finally {
+      this.#overflowing = outer
+    }
+  }
+
+  #full(message: string): SocketError {
+    return new SocketError('QUEUE_FULL', message, {
+      details: { queuedMessages: this.length, queuedBytes: this.#bytes },
+    })
   }
 
   #write(ws: WebSocketLike, frame: Frame, owner?: EntryOwner): void {
@@ -339,11 +392,13 @@ export class SendQueue {
     const ttlMs = this.#ttlMs
     const now = this.#clock.now()
     let first = this.#items[this.#head]
+    if (!(ttlMs > 0 && first && now - first.message.queuedAt >= ttlMs)) return
     while (ttlMs > 0 && first && now - first.message.queuedAt >= ttlMs) {
       this.#take()
       this.#drop(first, 'expired')
       first = this.#items[this.#head]
     }
+    this.#hooks.changed()
   }
 
   // One timer for the whole queue: it fires when the oldest entry expires.
@@ -371,6 +426,7 @@ export class SendQueue {
       this.#items.splice(index, 1)
       this.#release(entry)
     }
+    this.#hooks.changed()
   }
 
   /** Puts entries at the front, in order, ignoring the bounds. */
@@ -388,15 +444,24 @@ export class SendQueue {
   #push(entry: QueueEntry): boolean {
     this.#expire()
     const size = entry.message.bytes
+    // An `expired` drop listener may have closed the socket; and from an overflow drop
+    // listener, nothing that needs room is queued (see `#drop`).
+    if (!this.accepting || (this.#overflowing && this.#over(1, size))) return false
+    const evicted: QueueEntry[] = []
     while (this.#over(1, size)) {
       // A message larger than the whole byte budget can never be queued, whatever the policy.
-      if (this.#overflow !== 'drop-oldest' || size > this.#maxBytes) return false
-      this.#drop(this.#take() as QueueEntry, 'overflow')
+      if (this.#overflow !== 'drop-oldest' || size > this.#maxBytes) {
+        if (evicted.length) this.#unshift(evicted)
+        return false
+      }
+      evicted.push(this.#take() as QueueEntry)
     }
     this.#items.push(entry)
     this.#hold(entry)
     // Appending never changes the oldest entry, so an armed TTL timer stays right.
     if (!this.#ttlTimer.armed) this.#armTtl()
+    // Announced once the new entry is in, so that the queue is full while listeners run.
+    for (const old of evicted) this.#drop(old, 'overflow')
     return true
   }
 

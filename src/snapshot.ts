@@ -23,10 +23,20 @@ export class SnapshotStore {
   }
 
   update(patch: Partial<SocketSnapshot>): void {
+    if (this.set(patch)) this.notify()
+  }
+
+  /** Replaces the snapshot without telling anyone yet; returns whether anything changed. */
+  set(patch: Partial<SocketSnapshot>): boolean {
     const previous = this.current
     const keys = Object.keys(patch) as (keyof SocketSnapshot)[]
-    if (keys.every((key) => previous[key] === patch[key])) return
+    if (keys.every((key) => previous[key] === patch[key])) return false
     this.current = Object.freeze({ ...previous, ...patch })
+    return true
+  }
+
+  /** Calls every subscriber, each isolated. */
+  notify(): void {
     // A copy: a subscriber that unsubscribes (or subscribes another) mid-loop changes nothing now.
     for (const subscriber of [...this.#subscribers]) {
       try {

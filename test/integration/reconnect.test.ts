@@ -106,7 +106,8 @@ describe('reconnecting against the reference server (Node 22 global WebSocket)',
     expect(rec.of('close')).toEqual([
       { code: 1000, reason: 'done for today', wasClean: true, willReconnect: false },
     ])
-    expect(socket.getSnapshot().lastError).toBeNull()
+    // The server ended the session: said through `error`, so the app can tell it from close().
+    expect(socket.getSnapshot().lastError?.code).toBe('CLOSED_BY_SERVER')
     expect(socket.getSnapshot().lastClose).toMatchObject({ code: 1000 })
 
     // Three times the largest retry delay, and still nothing.

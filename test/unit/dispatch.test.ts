@@ -660,26 +660,32 @@ describe('malformed input', () => {
     ['multi-byte text beyond maxMessageBytes', JSON.stringify({ type: 'x', data: '€'.repeat(80) })],
   ]
 
-  it.each(CASES)('%s: DECODE_FAILED, dropped, and the socket stays open', (_, frame) => {
-    const { fake, socket, open, errors, messages, unhandled } = setup({ maxMessageBytes: 200 })
-    const handler = vi.fn()
-    socket.onMessage('x', handler)
-    const ws = open()
-    expect(() => ws.receive(frame)).not.toThrow()
-    expect(errors).toHaveLength(1)
-    expect(errors[0]).toBeInstanceOf(SocketError)
-    expect(errors[0]?.code).toBe('DECODE_FAILED')
-    expect(handler).not.toHaveBeenCalled()
-    expect(messages).toEqual([])
-    expect(unhandled).toEqual([])
-    expect(socket.state).toBe('open')
-    expect(ws.closeCalls).toEqual([])
-    expect(fake.sockets).toHaveLength(1)
-    // The next good frame still gets through.
-    ws.receive({ type: 'x', data: 'fine' })
-    expect(handler).toHaveBeenCalledWith('fine', { type: 'x', data: 'fine' })
-    expect(Object.hasOwn(Object.prototype, 'polluted')).toBe(false)
-  })
+  it.each(CASES)(
+    '%s: DECODE_FAILED, raw to `message` only, and the socket stays open',
+    (_, frame) => {
+      const { fake, socket, open, errors, messages, unhandled } = setup({ maxMessageBytes: 200 })
+      const handler = vi.fn()
+      socket.onMessage('x', handler)
+      const ws = open()
+      expect(() => ws.receive(frame)).not.toThrow()
+      expect(errors).toHaveLength(1)
+      expect(errors[0]).toBeInstanceOf(SocketError)
+      expect(errors[0]?.code).toBe('DECODE_FAILED')
+      expect(handler).not.toHaveBeenCalled()
+      // A frame that is not an envelope is still a frame the server sent, delivered as text;
+      // only an oversized one is dropped before anyone sees it.
+      const oversized = frame.length > 200 || /€/.test(frame)
+      expect(messages).toEqual(oversized ? [] : [{ data: frame, envelope: undefined }])
+      expect(unhandled).toEqual([])
+      expect(socket.state).toBe('open')
+      expect(ws.closeCalls).toEqual([])
+      expect(fake.sockets).toHaveLength(1)
+      // The next good frame still gets through.
+      ws.receive({ type: 'x', data: 'fine' })
+      expect(handler).toHaveBeenCalledWith('fine', { type: 'x', data: 'fine' })
+      expect(Object.hasOwn(Object.prototype, 'polluted')).toBe(false)
+    },
+  )
 
   it('a frame just within maxMessageBytes is accepted', () => {
     const frame = JSON.stringify({ type: 'x', data: 'y'.repeat(200) })

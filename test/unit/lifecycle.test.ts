@@ -872,7 +872,7 @@ describe('reconnect policy through the socket', () => {
     expectReleased(h)
   })
 
-  it('stops without reconnecting when the server closes with 1000', async () => {
+  it('stops without reconnecting when the server closes with 1000, and says the server ended it', async () => {
     const h = setup()
     h.socket.connect()
     h.factory.last().open()
@@ -882,10 +882,13 @@ describe('reconnect policy through the socket', () => {
       { code: 1000, reason: 'done', wasClean: true, willReconnect: false },
     ])
     expect(payloads(h.events, 'reconnecting')).toEqual([])
-    expect(payloads(h.events, 'error')).toEqual([])
+    const errors = payloads(h.events, 'error')
+    expect(errors.map((e) => [e.code, e.message])).toEqual([
+      ['CLOSED_BY_SERVER', 'the server ended the session (1000 done)'],
+    ])
     expect(h.socket.getSnapshot()).toMatchObject({
       state: 'closed',
-      lastError: null,
+      lastError: errors[0],
       lastClose: { code: 1000, reason: 'done', wasClean: true },
     })
     expectReleased(h)

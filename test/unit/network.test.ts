@@ -386,6 +386,7 @@ describe('listeners', () => {
     open().serverClose(1000, 'bye')
     expect(socket.state).toBe('closed')
     expect(net.listenerCount()).toBe(0)
+    expect(harness.expectErrors((e) => e.code === 'CLOSED_BY_SERVER')).toHaveLength(1)
   })
 
   it('ignores signals after close()', () => {

@@ -61,6 +61,13 @@ describe('exponentialBackoff', () => {
     ).toEqual([500, 6000, 9000, 13_500, 20_250, 30_000, 30_000, 30_000])
   })
 
+  it('refuses an unknown key, naming the closest valid one', () => {
+    expectInvalid(
+      () => exponentialBackoff({ initialDelay: 50 } as never),
+      /unknown option retry\.initialDelay; did you mean initialDelayMs\?/,
+    )
+  })
+
   it('takes a number as jitter: the random fraction of the bound', () => {
     const policy = exponentialBackoff({ ...CLASSIC, jitter: 0.25 }, () => 0)
     expect(delays(policy, 3)).toEqual([750, 1500, 3000])
@@ -261,10 +268,10 @@ describe('planReconnect', () => {
     expect(result).toMatchObject({ action: 'retry', delayMs: 250, failures: 2, step: 4 })
   })
 
-  it('stops without an error on a server close 1000', () => {
+  it('stops with CLOSED_BY_SERVER on a server close 1000: the server ended the session', () => {
     const retry = vi.fn<RetryPolicy>(() => 1000)
     const { result, reported } = plan({ close: { code: 1000, reason: '', wasClean: true }, retry })
-    expect(result).toEqual({ action: 'stop', error: null })
+    expect(stopCode(result)).toBe('CLOSED_BY_SERVER')
     expect(retry).not.toHaveBeenCalled()
     expect(reported).toEqual([])
   })
