@@ -150,8 +150,18 @@ test('the playground shows every fault and the recovery from it', async ({ page 
   const button = (name: string) => page.getByRole('button', { name, exact: true })
   // The token goes in a `$auth` first message: a socket URL that carried it would be printed
   // by the browser on every failed attempt, and written to proxies' logs.
-  const socketUrls: string[] = []
-  page.on('websocket', (socket) => socketUrls.push(socket.url()))
+  // Recorded in the page (Playwright's `websocket` event does not fire in Firefox over BiDi).
+  await page.addInitScript(() => {
+    const Native = window.WebSocket
+    const urls: string[] = []
+    ;(window as unknown as { __socketUrls: string[] }).__socketUrls = urls
+    window.WebSocket = class extends Native {
+      constructor(url: string | URL, protocols?: string | string[]) {
+        urls.push(String(url))
+        super(url, protocols)
+      }
+    }
+  })
 
   await test.step('loads and connects', async () => {
     await page.goto(`${vite.resolvedUrls?.local[0]}?server=${encodeURIComponent(server.url)}`)
@@ -320,6 +330,9 @@ test('the playground shows every fault and the recovery from it', async ({ page 
     )
   })
 
+  const socketUrls = await page.evaluate(
+    () => (window as unknown as { __socketUrls: string[] }).__socketUrls,
+  )
   expect(socketUrls.length).toBeGreaterThan(5)
   expect(socketUrls.filter((url) => url.includes('access_token'))).toEqual([])
 
