@@ -1,28 +1,11 @@
 import { SocketError } from './errors.ts'
-import type { Frame } from './send-queue.ts'
-
-/** What a server sent in an error response. */
-export interface ErrorPayload {
-  code: string
-  message: string
-}
-
-/**
- * One message of the default wire format (PROTOCOL.md): an event has `type` and `data`;
- * a request adds `id`; a response carries `re` (the request's id) and `data` or `error`.
- * Types starting with `$` belong to the protocol itself. A response that came without a
- * `type` has `type: ''` (its request's type is known from `re`).
- */
-export interface Envelope {
-  type: string
-  id?: string
-  re?: string
-  data?: unknown
-  error?: ErrorPayload
-}
-
-/** What a native `message` event can carry. */
-export type MessageData = string | ArrayBuffer | Blob
+import {
+  type Envelope,
+  type ErrorPayload,
+  type Frame,
+  isProtocolType,
+  type MessageData,
+} from './wire.ts'
 
 /**
  * Turns envelopes into frames and back, so a server with its own format can be spoken to.
@@ -178,7 +161,7 @@ export function protocolEnvelope(data: MessageData): Envelope | undefined {
     return undefined
   }
   const type = value?.type
-  if (typeof type !== 'string' || type.charCodeAt(0) !== 36) return undefined
+  if (typeof type !== 'string' || !isProtocolType(type)) return undefined
   return checkEnvelope(guard(data, value))
 }
 
@@ -207,7 +190,7 @@ function isBinary(data: unknown): data is Frame {
 export const rawCodec: Codec = {
   encode(envelope) {
     const { type, id, data } = envelope
-    if (type.charCodeAt(0) === 36) return JSON.stringify(envelope)
+    if (isProtocolType(type)) return JSON.stringify(envelope)
     if (id !== undefined) {
       throw new SocketError(
         'ENCODE_FAILED',

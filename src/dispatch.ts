@@ -1,8 +1,8 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
 import { type Clock, TimerSlot } from './clock.ts'
-import type { Envelope } from './codec.ts'
 import { handlerFailed, RemoteError, SocketError, type SocketErrorCode } from './errors.ts'
-import { type EntryOwner, type Frame, frameBytes, type QueueEntry } from './send-queue.ts'
+import type { EntryOwner, QueueEntry } from './send-queue.ts'
+import { type Envelope, type Frame, frameBytes } from './wire.ts'
 
 export type MessageHandler = (data: unknown, envelope: Envelope) => void
 

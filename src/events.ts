@@ -1,8 +1,8 @@
 import type { CloseInfo } from './close-codes.ts'
-import type { Envelope, MessageData } from './codec.ts'
 import type { ConnectionState } from './connection-state.ts'
 import type { SocketError } from './errors.ts'
 import type { DropReason, QueuedMessage } from './send-queue.ts'
+import type { Envelope, MessageData } from './wire.ts'
 
 /**
  * Why the socket is reconnecting:

@@ -6,14 +6,7 @@ export {
   type CloseVerdict,
   classifyClose,
 } from './close-codes.ts'
-export {
-  type Codec,
-  type Envelope,
-  type ErrorPayload,
-  jsonCodec,
-  type MessageData,
-  rawCodec,
-} from './codec.ts'
+export { type Codec, jsonCodec, rawCodec } from './codec.ts'
 export type { ConnectionState } from './connection-state.ts'
 export type { MessageHandler, RequestOptions } from './dispatch.ts'
 export { RemoteError, SocketError, type SocketErrorCode, UnauthorizedError } from './errors.ts'
@@ -27,13 +20,7 @@ export type {
 export type { HeartbeatOptions } from './heartbeat.ts'
 export { consoleLogger, type Logger, silentLogger } from './logger.ts'
 export type { NetworkSignal, NetworkSource } from './network.ts'
-export type {
-  QueueOptions,
-  SocketOptions,
-  UrlProvider,
-  WebSocketConstructor,
-  WebSocketLike,
-} from './options.ts'
+export type { SocketOptions, UrlProvider } from './options.ts'
 export { ReconnectingSocket, type SendResult } from './reconnecting-socket.ts'
 export {
   type BackoffOptions,
@@ -61,4 +48,6 @@ export type {
   UntypedSchema,
   ValidCloseCode,
 } from './schema.ts'
-export type { DropReason, Frame, OverflowPolicy, QueuedMessage } from './send-queue.ts'
+export type { DropReason, OverflowPolicy, QueuedMessage, QueueOptions } from './send-queue.ts'
+export type { WebSocketConstructor, WebSocketLike } from './transport.ts'
+export type { Envelope, ErrorPayload, Frame, MessageData } from './wire.ts'

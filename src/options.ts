@@ -14,60 +14,11 @@ import {
   type RetryPolicy,
 } from './retry-policy.ts'
 import type { SchemaValidators, SocketSchema, UntypedSchema } from './schema.ts'
-import type { Frame, OverflowPolicy } from './send-queue.ts'
-
-/**
- * The subset of a native WebSocket the library uses. The browser's, Node's global one, `ws`
- * and mock-socket all fit. (`never` handler parameters: any handler signature fits.)
- */
-export interface WebSocketLike {
-  readonly readyState: number
-  readonly bufferedAmount: number
-  readonly protocol: string
-  binaryType: string
-  onopen: ((event: never) => void) | null
-  onmessage: ((event: never) => void) | null
-  onclose: ((event: never) => void) | null
-  onerror: ((event: never) => void) | null
-  send(data: Frame): void
-  close(code?: number, reason?: string): void
-}
-
-/**
- * A WebSocket constructor. For the `header` auth placement on Node, the second argument
- * is undici's `{ protocols, headers }` init object instead of the protocol list.
- */
-export type WebSocketConstructor = new (url: string, protocols?: string | string[]) => WebSocketLike
+import type { QueueOptions } from './send-queue.ts'
+import type { WebSocketConstructor } from './transport.ts'
 
 /** A URL, or a function that returns one (maybe async), called again before every attempt. */
 export type UrlProvider = string | URL | (() => string | URL | Promise<string | URL>)
-
-export interface QueueOptions {
-  /**
-   * The most messages held, while not open or while the socket is backpressured. Off by
-   * default: `maxBytes` is what protects memory, and a count bound would drop a burst of small
-   * messages that a plain WebSocket carries.
-   * @default Infinity
-   */
-  maxMessages?: number
-  /**
-   * The most bytes held (UTF-8 bytes of text, byte length of binary), while not open or while
-   * the socket is backpressured. 16 MiB holds a minute of 1,000 messages/s of 256 B, or a
-   * burst of 250,000 small messages, and is small next to what a tab or a Node process has.
-   * @default 16777216 (16 MiB)
-   */
-  maxBytes?: number
-  /**
-   * Milliseconds a message may wait before it is dropped as `expired`; 0 keeps it until sent.
-   * @default 0
-   */
-  ttlMs?: number
-  /**
-   * What happens when a bound would be exceeded.
-   * @default 'drop-oldest'
-   */
-  overflow?: OverflowPolicy
-}
 
 export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
   /**

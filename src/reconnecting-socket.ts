@@ -2,14 +2,7 @@ import { nanoid } from 'nanoid/non-secure'
 import { obtainToken, placeToken, type ResolvedToken, redact, type TokenReason } from './auth.ts'
 import { TimerSlot } from './clock.ts'
 import { type CloseInfo, HEARTBEAT_TIMEOUT_CODE } from './close-codes.ts'
-import {
-  checkEnvelope,
-  type Envelope,
-  jsonCodec,
-  type MessageData,
-  protocolEnvelope,
-  rawCodec,
-} from './codec.ts'
+import { checkEnvelope, jsonCodec, protocolEnvelope, rawCodec } from './codec.ts'
 import { type ConnectionState, canTransition } from './connection-state.ts'
 import { createDispatcher, type Dispatcher, type RequestOptions } from './dispatch.ts'
 import { SafeEmitter } from './emitter.ts'
@@ -30,7 +23,6 @@ import {
   resolveOptions,
   type SocketOptions,
   type UrlProvider,
-  type WebSocketLike,
 } from './options.ts'
 import { planReconnect } from './retry-policy.ts'
 import type {
@@ -48,16 +40,18 @@ import type {
   UntypedSchema,
   ValidCloseCode,
 } from './schema.ts'
+import { type QueuedMessage, SendQueue, type SendResult } from './send-queue.ts'
+import { SnapshotStore } from './snapshot.ts'
+import { createTokenRenewal, type TokenRenewal } from './token-renewal.ts'
+import type { WebSocketLike } from './transport.ts'
 import {
+  type Envelope,
   type Frame,
   frameBytes,
   isFrame,
-  type QueuedMessage,
-  SendQueue,
-  type SendResult,
-} from './send-queue.ts'
-import { SnapshotStore } from './snapshot.ts'
-import { createTokenRenewal, type TokenRenewal } from './token-renewal.ts'
+  isProtocolType,
+  type MessageData,
+} from './wire.ts'
 
 export type { SendResult }
 
@@ -410,7 +404,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   /**
    * Puts messages taken from another socket (`takeQueued()`) at the front of this one's
    * queue, in order, keeping their type and age; they go out before anything sent here.
-   * On a closed socket, or with `queue: false`, they are reported through `drop`.
+   * On a closed socket, or with `queue: false`, they are reported through `drop`. Throws
+   * `INVALID_OPTIONS`, adopting nothing, if a message's data is not a frame.
    */
   adoptQueued(messages: readonly QueuedMessage[]): void {
     const bad = Array.isArray(messages)
@@ -583,7 +578,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       envelope = undefined
     }
     // `$`-types belong to the protocol: never handed to application handlers.
-    if (envelope !== undefined && envelope.type.charCodeAt(0) === 36) {
+    if (envelope !== undefined && isProtocolType(envelope.type)) {
       if (envelope.type === '$pong') heartbeat?.notePong()
       return
     }
@@ -904,6 +899,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     try {
       return this.#o.codec.encode(envelope)
     } catch (error) {
+      // A codec's own ENCODE_FAILED says more than ours could (rawCodec and requests).
+      if (error instanceof SocketError && error.code === 'ENCODE_FAILED') throw error
       throw new SocketError('ENCODE_FAILED', `could not encode "${envelope.type}"`, {
         cause: error,
       })
@@ -960,7 +957,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 }
 
 function checkType(type: unknown): void {
-  if (typeof type !== 'string' || type === '' || type.charCodeAt(0) === 36) {
+  if (typeof type !== 'string' || type === '' || isProtocolType(type)) {
     throw new SocketError(
       'INVALID_OPTIONS',
       `message type must be a non-empty string not starting with "$" (got ${String(type)})`,

@@ -1,13 +1,7 @@
 import { type Clock, TimerSlot } from './clock.ts'
 import { SocketError } from './errors.ts'
-import type { QueueOptions, WebSocketLike } from './options.ts'
-
-/**
- * Anything `WebSocket#send` accepts in every runtime. Not a `SharedArrayBuffer`, nor a view
- * of one: browsers throw for those. A `Uint8Array` typed without its buffer (TypeScript's
- * default is `Uint8Array<ArrayBufferLike>`, which may be shared) needs `Uint8Array<ArrayBuffer>`.
- */
-export type Frame = string | ArrayBuffer | ArrayBufferView<ArrayBuffer> | Blob
+import type { WebSocketLike } from './transport.ts'
+import { type Frame, frameBytes } from './wire.ts'
 
 /**
  * - `drop-oldest`: make room by discarding the oldest queued messages.
@@ -56,35 +50,31 @@ export interface QueueEntry {
   readonly owner?: EntryOwner | undefined
 }
 
-/**
- * Whether a value is a `Frame`: text, an `ArrayBuffer`, a view of one, or a `Blob`. The tag
- * test, unlike `instanceof`, also knows buffers from another realm (an iframe, jsdom).
- */
-export function isFrame(value: unknown): value is Frame {
-  if (typeof value === 'string') return true
-  const buffer = ArrayBuffer.isView(value) ? value.buffer : value
-  return (
-    Object.prototype.toString.call(buffer) === '[object ArrayBuffer]' ||
-    (typeof Blob === 'function' && value instanceof Blob)
-  )
-}
-
-/** UTF-8 bytes for text (counted without allocating an encoded copy), byte length for binary. */
-export function frameBytes(frame: Frame): number {
-  // Only a Blob has no `byteLength`.
-  if (typeof frame !== 'string')
-    return (frame as ArrayBufferView).byteLength ?? (frame as Blob).size
-  let bytes = frame.length
-  for (let i = 0; i < frame.length; i++) {
-    const c = frame.charCodeAt(i)
-    if (c > 0x7f) {
-      bytes += c < 0x800 ? 1 : 2
-      // A high surrogate (0xD800-0xDBFF) then a low one (0xDC00-0xDFFF) is a pair: 2 UTF-16
-      // units, 4 UTF-8 bytes. A lone surrogate goes out as U+FFFD, 3 bytes like any other.
-      if (c >> 10 === 0x36 && frame.charCodeAt(i + 1) >> 10 === 0x37) i++
-    }
-  }
-  return bytes
+export interface QueueOptions {
+  /**
+   * The most messages held, while not open or while the socket is backpressured. Off by
+   * default: `maxBytes` is what protects memory, and a count bound would drop a burst of small
+   * messages that a plain WebSocket carries.
+   * @default Infinity
+   */
+  maxMessages?: number
+  /**
+   * The most bytes held (UTF-8 bytes of text, byte length of binary), while not open or while
+   * the socket is backpressured. 16 MiB holds a minute of 1,000 messages/s of 256 B, or a
+   * burst of 250,000 small messages, and is small next to what a tab or a Node process has.
+   * @default 16777216 (16 MiB)
+   */
+  maxBytes?: number
+  /**
+   * Milliseconds a message may wait before it is dropped as `expired`; 0 keeps it until sent.
+   * @default 0
+   */
+  ttlMs?: number
+  /**
+   * What happens when a bound would be exceeded.
+   * @default 'drop-oldest'
+   */
+  overflow?: OverflowPolicy
 }
 
 /** What became of a message handed to `send()` / `sendRaw()`. */

@@ -3,6 +3,7 @@ import {
   type Codec,
   jsonCodec,
   ReconnectingSocket,
+  rawCodec,
   type SocketError,
   type SocketOptions,
 } from '../../src/index.ts'
@@ -133,6 +134,15 @@ describe('a custom codec that returns what is not an envelope', () => {
     fake.last().receive('{"type":"$pong","re":"abc"}')
     fake.last().receive('plain')
     expect(messages).toEqual([{ data: 'plain', envelope: undefined }])
+  })
+})
+
+describe('encoding', () => {
+  it("passes a codec's own ENCODE_FAILED through, so its reason is in the message", async () => {
+    const { socket } = setup({ codec: rawCodec })
+    const error = await socket.request('q').catch((e: SocketError) => e)
+    expect((error as SocketError).code).toBe('ENCODE_FAILED')
+    expect((error as SocketError).message).toMatch(/rawCodec cannot send requests/)
   })
 })
 
