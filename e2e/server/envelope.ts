@@ -1,49 +1,29 @@
-/** One decoded inbound text frame. `data` is whatever JSON the client sent. */
-export interface InboundEnvelope {
-  type: string
-  id?: string
-  data?: unknown
-}
-
-export interface ErrorBody {
-  code: string
-  message: string
-}
-
-/** What the server writes; `undefined` fields vanish in JSON.stringify. */
-export interface OutboundEnvelope {
-  type: string
-  id?: string
-  re?: string
-  data?: unknown
-  error?: ErrorBody
-}
+import { jsonCodec } from '../../src/codec.ts'
+import type { Envelope } from '../../src/wire.ts'
 
 /**
- * JSON.parse already defines `__proto__` as an own property instead of calling the
- * setter, but any later spread or merge of client data would hit the setter; dropping
- * the key here means nothing downstream has to remember that.
+ * One decoded inbound text frame. The server decodes with the client's own codec, so both
+ * sides hold a frame to the same rules (PROTOCOL.md §1): one decoder, one set of rules.
  */
-function withoutProtoKeys(key: string, value: unknown): unknown {
-  return key === '__proto__' ? undefined : value
-}
+export type InboundEnvelope = Envelope
 
-/** The envelope, or null for anything that is not a JSON object with a string `type`. */
+export type ErrorBody = NonNullable<Envelope['error']>
+
+/** What the server writes; `undefined` fields vanish in JSON.stringify. */
+export type OutboundEnvelope = Envelope
+
+/**
+ * The envelope, or null for a frame the protocol refuses: not a JSON object, no string
+ * `type` (a client sends no bare responses), a key that could reach a prototype (refused
+ * here as the client refuses it, rather than silently dropped), and so on.
+ */
 export function decodeEnvelope(text: string): InboundEnvelope | null {
-  let parsed: unknown
   try {
-    parsed = JSON.parse(text, withoutProtoKeys)
+    const envelope = jsonCodec.decode(text)
+    return envelope && envelope.type !== '' ? envelope : null
   } catch {
     return null
   }
-  if (!isRecord(parsed)) return null
-  const { type, id, data } = parsed
-  if (typeof type !== 'string' || type === '') return null
-  if (id !== undefined && (typeof id !== 'string' || id === '')) return null
-  const envelope: InboundEnvelope = { type }
-  if (id !== undefined) envelope.id = id
-  if ('data' in parsed) envelope.data = data
-  return envelope
 }
 
 export function encodeEnvelope(envelope: OutboundEnvelope): string {

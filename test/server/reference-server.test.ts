@@ -115,7 +115,7 @@ describe('messages', () => {
     await expect(server.control.waitForReceived(1, 50)).rejects.toThrow(/timed out/)
   })
 
-  it('counts and ignores malformed frames without closing, and drops __proto__ keys', async () => {
+  it('counts and ignores malformed frames without closing, and refuses __proto__ keys as the client does', async () => {
     const server = await serverForTest()
     const client = await openClient(server.url)
     for (const frame of [
@@ -130,11 +130,13 @@ describe('messages', () => {
     ]) {
       client.ws.send(frame)
     }
+    // The client's own decoder: a frame with a prototype key is refused, never half-used.
     client.ws.send('{"type":"echo","id":"p","data":{"__proto__":{"polluted":true},"ok":1}}')
-    const reply = await client.next((e) => e.re === 'p')
+    client.ws.send('{"type":"echo","id":"q","data":{"ok":1}}')
+    const reply = await client.next((e) => e.re === 'q')
     expect(reply.data).toEqual({ ok: 1 })
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
-    expect(server.control.status().malformed).toBe(8)
+    expect(server.control.status().malformed).toBe(9)
     expect(client.ws.readyState).toBe(WebSocket.OPEN)
   })
 })
