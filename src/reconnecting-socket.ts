@@ -132,7 +132,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #suspended = false
   #stopNetwork: (() => void) | null = null
   /** Transitions waiting to be announced while one is (see `#setState`). */
-  #announcing: { from: ConnectionState; to: ConnectionState }[] | null = null
+  #announcing: (() => void)[] | null = null
   #queueCountDirty = false
 
   constructor(url: UrlProvider, options: SocketOptions<S> = {}) {
@@ -195,11 +195,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       ? new Heartbeat(heartbeat, clock, {
           sendPing: (deadlineAt) => {
             const generation = this.#generation
-            this.#sendControl(() =>
+            const sent = this.#sendControl(() =>
               heartbeat.ping ? heartbeat.ping() : this.#encode({ type: '$ping', id: nanoid() }),
             )
             // A throwing ping() is reported as `error`, whose listener may have closed the socket.
-            if (generation !== this.#generation) return
+            if (!sent || generation !== this.#generation) return
             this.#store.update({ pongDeadlineAt: deadlineAt })
             if (generation === this.#generation)
               this.#events.emit('heartbeat', { phase: 'ping', deadlineAt })
@@ -299,13 +299,13 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * `takeQueued()` first to keep them). Does nothing if already closed.
    */
   close<C extends number>(code = 1000 as ValidCloseCode<C>, reason = ''): void {
-    if (code !== 1000 && !(code >= 3000 && code <= 4999)) {
+    if (!Number.isInteger(code) || (code !== 1000 && !(code >= 3000 && code <= 4999))) {
       throw new SocketError(
         'INVALID_OPTIONS',
-        `close: code must be 1000 or 3000-4999 (got ${code})`,
+        `close: code must be 1000 or 3000-4999 (got ${describeValue(code)})`,
       )
     }
-    if (frameBytes(reason) > 123) {
+    if (typeof reason !== 'string' || frameBytes(reason) > 123) {
       throw new SocketError('INVALID_OPTIONS', 'close: reason must be at most 123 bytes of UTF-8')
     }
     const from = this.#state
@@ -317,7 +317,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // connect() from there starts a clean session.
     this.#teardown(new SocketError('CLOSED', 'the socket was closed'))
     const closeInfo = { code, reason, wasClean: true }
-    if (wasOpen) this.#events.emit('close', { ...closeInfo, willReconnect: false })
+    if (wasOpen)
+      this.#announce(() => this.#events.emit('close', { ...closeInfo, willReconnect: false }))
     // The last close is this one, not an earlier close the server made (a 4001 shown after
     // the user closed would say the server refused them).
     this.#setState('closed', { nextRetryAt: null, lastClose: closeInfo })
@@ -332,7 +333,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    * Sends a typed event. Returns `'sent'` (written to the socket), `'queued'` (held until
    * the connection is open, see `queue`) or `'dropped'` (reported through `drop`). Never
    * throws for a connection reason; throws `ENCODE_FAILED` for data the codec cannot
-   * encode, and `QUEUE_FULL` under the `'reject'` overflow policy.
+   * encode, and `QUEUE_FULL` under the `'reject'` overflow policy (or, under any policy,
+   * when called from an overflow `drop` listener while the queue is full).
    */
   send<K extends OutgoingType<S>, Declared extends string = OutgoingType<S>>(
     type: AppMessageType<K, Declared>,
@@ -409,12 +411,13 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    */
   adoptQueued(messages: readonly QueuedMessage[]): void {
     const bad = Array.isArray(messages)
-      ? messages.find((message) => !isFrame(message?.data))
-      : messages
-    if (bad !== undefined) {
+      ? messages.findIndex((message) => !isFrame(message?.data))
+      : -2
+    if (bad !== -1) {
+      const got = bad === -2 ? messages : (messages[bad] as { data?: unknown } | undefined)?.data
       throw new SocketError(
         'INVALID_OPTIONS',
-        `adoptQueued: pass the array takeQueued() returned; each message's data must be a frame (got ${describeValue(bad?.data ?? bad)})`,
+        `adoptQueued: pass the array takeQueued() returned; each message's data must be a frame (got ${describeValue(got)})`,
       )
     }
     this.#queue.adopt(messages)
@@ -483,7 +486,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       }
       ws = new Ctor(handshake.url, (init as unknown as string[]) ?? handshake.protocols)
     } catch (error) {
-      this.#attemptFailed(generation, String((error as Error)?.message ?? error))
+      this.#attemptFailed(generation, describeValue(error))
       return
     }
     this.#stats.connectAttempts++
@@ -502,7 +505,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // before open ends the attempt here. After open, the `close` that follows decides.
     ws.onerror = (event: { message?: string }) => {
       if (this.#state !== 'open')
-        this.#attemptFailed(generation, event?.message ?? 'connection error')
+        this.#attemptFailed(
+          generation,
+          typeof event?.message === 'string' ? event.message : 'connection error',
+        )
     }
     this.#o.logger.debug('connecting', { url: this.#redact(handshake.url) })
   }
@@ -571,10 +577,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     try {
       envelope = this.#decode(data)
     } catch (error) {
+      const generation = this.#generation
       this.#report(asSocketError(error, 'DECODE_FAILED'))
       // Not an envelope, but still a frame the server sent: `message` listeners get it as
-      // is, unless it is one of the protocol's own (which belong to nobody else).
-      if (isProtocolFrame(data)) return
+      // is, unless it is one of the protocol's own (which belong to nobody else), or an
+      // `error` listener closed the socket.
+      if (generation !== this.#generation || isProtocolFrame(data)) return
       envelope = undefined
     }
     // `$`-types belong to the protocol: never handed to application handlers.
@@ -613,9 +621,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   }
 
   /** Writes a protocol frame straight to the open socket; a throwing builder is reported. */
-  #sendControl(build: () => Frame): void {
+  /** Returns whether the frame was written. */
+  #sendControl(build: () => Frame): boolean {
     const ws = this.#ws
-    if (ws === null || ws.readyState !== 1) return
+    if (ws === null || ws.readyState !== 1) return false
     let frame: Frame
     try {
       frame = build()
@@ -627,10 +636,11 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       }
     } catch (error) {
       this.#report(asSocketError(error, 'HANDLER_FAILED'))
-      return
+      return false
     }
     ws.send(frame)
     this.#stats.messagesSent++
+    return true
   }
 
   // ── Losing a connection, deciding what next ─────────────────────────────────────────
@@ -653,8 +663,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // A heartbeat verdict cuts the socket with its own code; anything else is gone already.
     const cutWith = close.code === HEARTBEAT_TIMEOUT_CODE ? close : undefined
     const wasOpen = this.#lose(cutWith)
-    if (wasOpen) this.#lostOpenConnection()
     const generation = this.#generation
+    // Settling what was in flight can report drops, whose listeners may close the socket.
+    if (wasOpen) this.#lostOpenConnection()
+    if (generation !== this.#generation) return
     const { clock, auth, shouldReconnect, maxAttempts, retry } = this.#o
     const now = clock.now()
     const online = this.#online()
@@ -710,7 +722,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // A `drop` or `close` listener that called close() and connect(): the new session is theirs.
     if (generation !== this.#generation) return
     if (wasOpen && close) {
-      this.#events.emit('close', { ...close, willReconnect: false })
+      this.#announce(() => this.#events.emit('close', { ...close, willReconnect: false }))
       if (generation !== this.#generation) return
     }
     this.#setState('closed', {
@@ -817,7 +829,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
    */
   #announceReconnect(close: CloseInfo, reason: ReconnectReason, delayMs: number | null): boolean {
     const wasOpen = this.#lose(close)
+    const generation = this.#generation
     if (wasOpen) this.#lostOpenConnection()
+    if (generation !== this.#generation) return false
     return this.#enterReconnecting(close, reason, wasOpen, delayMs, {})
   }
 
@@ -836,14 +850,10 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     const nextRetryAt = delayMs === null ? null : this.#o.clock.now() + delayMs
     this.#setState('reconnecting', { lastClose: close, nextRetryAt, ...patch })
     if (generation !== this.#generation) return false
-    if (wasOpen) this.#events.emit('close', { ...close, willReconnect: true })
+    if (wasOpen) this.#announce(() => this.#events.emit('close', { ...close, willReconnect: true }))
     if (generation !== this.#generation) return false
-    this.#events.emit('reconnecting', {
-      attempt: this.#failures,
-      delayMs,
-      reason,
-      lastClose: close,
-    })
+    const event = { attempt: this.#failures, delayMs, reason, lastClose: close }
+    this.#announce(() => this.#events.emit('reconnecting', event))
     return generation === this.#generation
   }
 
@@ -923,20 +933,27 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     // after the current one has reached everyone, so every listener sees them in order.
     // A ping is only ever in flight while open, and a transition starts or ends that.
     this.#store.set({ pongDeadlineAt: null, ...patch, state: to })
-    const transition = { from, to }
+    this.#announce(() => {
+      this.#o.logger.debug('state', { from, to })
+      this.#events.emit('state', { from, to })
+      this.#store.notify()
+    })
+  }
+
+  /**
+   * Runs `deliver` now, or, if a lifecycle event is being delivered (a listener of it made
+   * this one), after it and every one queued before. So every listener sees `state`,
+   * `close` and `reconnecting` in the order they happened, however listeners re-enter.
+   */
+  #announce(deliver: () => void): void {
     if (this.#announcing) {
-      this.#announcing.push(transition)
+      this.#announcing.push(deliver)
       return
     }
-    const queue = [transition]
+    const queue = [deliver]
     this.#announcing = queue
     try {
-      for (let i = 0; i < queue.length; i++) {
-        const next = queue[i] as typeof transition
-        this.#o.logger.debug('state', next)
-        this.#events.emit('state', { from: next.from, to: next.to })
-        this.#store.notify()
-      }
+      for (let i = 0; i < queue.length; i++) (queue[i] as () => void)()
     } finally {
       this.#announcing = null
     }
@@ -960,7 +977,7 @@ function checkType(type: unknown): void {
   if (typeof type !== 'string' || type === '' || isProtocolType(type)) {
     throw new SocketError(
       'INVALID_OPTIONS',
-      `message type must be a non-empty string not starting with "$" (got ${String(type)})`,
+      `message type must be a non-empty string not starting with "$" (got ${describeValue(type)})`,
     )
   }
 }

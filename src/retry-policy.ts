@@ -15,7 +15,8 @@ export interface RetryContext {
    * The backoff step: 1 for the first retry after a connection that stayed up `minUptimeMs`
    * was lost (or after `connect()`), +1 for every attempt that failed. A connection that
    * opened but lived less than `minUptimeMs` neither resets nor raises it, and the retry
-   * after one is at least step 2.
+   * after one is step 2 at least once a retry was made (so step 1 never comes twice in a
+   * row). After 1001, 1012, 1013 or a `retry-after` hint it is at least 2.
    */
   attempt: number
   /** Milliseconds since the connection was lost (or since `connect()` if it never opened). */
@@ -212,7 +213,11 @@ export function planReconnect(
     )
   }
   const failures = input.failures + 1
-  const step = input.step + 1
+  const floorMs = Math.max(minDelayMs, retryAfterHintMs(reason))
+  // A server that asks for a pause, or says it is going away or restarting, is dropping
+  // every client at once: no quick retry then, whose 0.5 s would bring the herd back together.
+  const herd = floorMs > 0 || code === 1001 || code === 1012
+  const step = herd ? Math.max(input.step + 1, 2) : input.step + 1
   let delayMs: number | null = null
   if (failures <= input.maxAttempts) {
     try {
@@ -231,7 +236,6 @@ export function planReconnect(
       attempts: failures - 1,
     })
   }
-  const floorMs = Math.max(minDelayMs, retryAfterHintMs(reason))
   // The policy's delay runs after the server's floor: clients told "not before 30 s" would
   // otherwise all come back in the same millisecond.
   return {

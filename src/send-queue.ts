@@ -8,6 +8,10 @@ import { type Frame, frameBytes } from './wire.ts'
  * - `drop-newest`: discard the message being sent; `send()` returns `'dropped'`.
  * - `reject`: like `drop-newest`, but `send()` throws a `SocketError` `QUEUE_FULL` (and
  *   `request()` rejects with it), for producers that must stop when the queue is full.
+ *
+ * Under every policy, a send made from a `drop` listener of an overflow drop while the
+ * queue is still full throws `QUEUE_FULL`: resending each evicted message would otherwise
+ * evict another, for ever.
  */
 export type OverflowPolicy = 'drop-oldest' | 'drop-newest' | 'reject'
 
@@ -130,6 +134,8 @@ export class SendQueue {
   #bytes = 0
   #target: WebSocketLike | null = null
   readonly #flushWaiters: ((error?: SocketError) => void)[] = []
+  /** How many times `close()` ran: tells a `send()` whether its entry outlived a listener's close. */
+  #closes = 0
   /** What `close()` rejected `flush()` with: a later `flush()` rejects with it too. */
   #closedWith: SocketError | undefined
   /** An overflow drop is being announced (see `#drop`). */
@@ -196,9 +202,11 @@ export class SendQueue {
     }
     let reason: DropReason = !this.accepting ? 'closed' : !this.#enabled ? 'not-open' : 'overflow'
     if (reason === 'overflow') {
+      const closes = this.#closes
       if (this.#push(entry)) {
-        // A `drop` listener closed the socket, which dropped this entry as `closed`.
-        if (!this.accepting) return 'dropped'
+        // A `drop` listener closed the socket (and maybe connected it again), which dropped
+        // this entry as `closed`.
+        if (closes !== this.#closes) return 'dropped'
         this.#queued()
         return 'queued'
       }
@@ -251,7 +259,12 @@ export class SendQueue {
     if (!messages.length) return
     // Measured again: `bytes` came from outside, and the bounds must hold whatever it says.
     const entries = messages.map((message) => ({
-      message: { ...message, bytes: frameBytes(message.data) },
+      message: {
+        ...message,
+        bytes: frameBytes(message.data),
+        // An age that is not a time would make the TTL timer spin; count it from now.
+        queuedAt: Number.isFinite(message.queuedAt) ? message.queuedAt : this.#clock.now(),
+      },
     }))
     if (!this.accepting || !this.#enabled) {
       for (const entry of entries) this.#drop(entry, this.accepting ? 'not-open' : 'closed')
@@ -296,6 +309,7 @@ export class SendQueue {
   /** Stops accepting, drops everything queued as `closed` and rejects `flush()` waiters. */
   close(error: SocketError): void {
     this.accepting = false
+    this.#closes++
     this.#closedWith = error
     this.attach(null)
     for (const entry of this.#takeAll()) this.#drop(entry, 'closed')

@@ -38,17 +38,32 @@ export function isProtocolType(type: string): boolean {
   return type.charCodeAt(0) === 36
 }
 
+// Brand checks: these getters throw for anything that is not really such an object (a
+// lookalike with a forged `Symbol.toStringTag`, a SharedArrayBuffer), in any realm.
+const arrayBufferBytes = Object.getOwnPropertyDescriptor(ArrayBuffer.prototype, 'byteLength')
+  ?.get as (this: unknown) => number
+const blobSize =
+  typeof Blob === 'function'
+    ? (Object.getOwnPropertyDescriptor(Blob.prototype, 'size')?.get as (this: unknown) => number)
+    : undefined
+
+function passes(check: ((this: unknown) => number) | undefined, value: unknown): boolean {
+  try {
+    return check !== undefined && check.call(value) >= 0
+  } catch {
+    return false
+  }
+}
+
 /**
- * Whether a value is a `Frame`: text, an `ArrayBuffer`, a view of one, or a `Blob`. The tag
- * test, unlike `instanceof`, also knows buffers from another realm (an iframe, jsdom).
+ * Whether a value is a `Frame`: text, an `ArrayBuffer`, a view of one, or a `Blob`. Brand
+ * checks, not `instanceof`: they also know objects from another realm (an iframe, jsdom),
+ * and no lookalike passes them.
  */
 export function isFrame(value: unknown): value is Frame {
   if (typeof value === 'string') return true
-  const buffer = ArrayBuffer.isView(value) ? value.buffer : value
-  return (
-    Object.prototype.toString.call(buffer) === '[object ArrayBuffer]' ||
-    (typeof Blob === 'function' && value instanceof Blob)
-  )
+  if (ArrayBuffer.isView(value)) return passes(arrayBufferBytes, value.buffer)
+  return passes(arrayBufferBytes, value) || passes(blobSize, value)
 }
 
 /** UTF-8 bytes for text (counted without allocating an encoded copy), byte length for binary. */

@@ -213,3 +213,110 @@ describe('after close()', () => {
     expect((error as SocketError).code).toBe('CLOSED')
   })
 })
+
+describe('what the review found', () => {
+  it('a drop listener that calls close() while a lost connection puts requests back: closed, nothing revived', async () => {
+    const { socket, fake } = setup({ queue: { maxMessages: 1 } })
+    socket.connect()
+    await settle()
+    fake.last().open()
+    const fail = (e: SocketError) => e
+    const a = socket.request('a', undefined, { idempotent: true }).then(() => null, fail)
+    const b = socket.request('b', undefined, { idempotent: true }).then(() => null, fail)
+    socket.once('drop', () => socket.close())
+    expect(() => fake.last().serverClose(1006)).not.toThrow()
+    expect(socket.state).toBe('closed')
+    await vi.advanceTimersByTimeAsync(5000)
+    expect(fake.sockets).toHaveLength(1)
+    expect(vi.getTimerCount()).toBe(0)
+    expect([(await a)?.code, (await b)?.code].sort()).toEqual(['CLOSED', 'DROPPED'])
+  })
+
+  it('a WebSocket constructor that throws a null-prototype object fails the attempt', async () => {
+    const { socket } = setup({
+      WebSocket: class {
+        constructor() {
+          throw Object.create(null)
+        }
+      } as never,
+    })
+    socket.connect()
+    await settle()
+    expect(harness.expectErrors((e) => e.code === 'CONNECTION_FAILED')).toHaveLength(1)
+    expect(socket.state).toBe('reconnecting')
+  })
+
+  it('sendRaw() refuses a lookalike with a forged Symbol.toStringTag', () => {
+    const { socket } = setup()
+    const fake = { [Symbol.toStringTag]: 'ArrayBuffer', byteLength: 3 }
+    expectSocketError(() => socket.sendRaw(fake as never), 'INVALID_OPTIONS')
+    expectSocketError(
+      () => socket.sendRaw(new Uint8Array(new SharedArrayBuffer(4)) as never),
+      'INVALID_OPTIONS',
+    )
+    expect(socket.stats.queuedBytes).toBe(0)
+  })
+
+  it("close() then connect() from an overflow drop listener: the send that caused it says 'dropped'", () => {
+    const { socket } = setup({ queue: { maxMessages: 1 } })
+    socket.connect()
+    socket.sendRaw('a')
+    socket.once('drop', () => {
+      socket.close()
+      socket.connect()
+    })
+    expect(socket.sendRaw('b')).toBe('dropped')
+    expect(socket.stats.queuedMessages).toBe(0)
+  })
+
+  it('adoptQueued() refuses undefined and holes with INVALID_OPTIONS, and counts a bad queuedAt from now', () => {
+    const { socket } = setup({ queue: { ttlMs: 1000 } })
+    expectSocketError(() => socket.adoptQueued(undefined as never), 'INVALID_OPTIONS')
+    expectSocketError(() => socket.adoptQueued([undefined] as never), 'INVALID_OPTIONS')
+    socket.adoptQueued([{ data: 'x', type: undefined, bytes: 1, queuedAt: Number.NaN }])
+    // One TTL timer, armed for the full ttlMs, not a timer that spins.
+    vi.advanceTimersByTime(999)
+    expect(socket.stats.queuedMessages).toBe(1)
+    vi.advanceTimersByTime(1)
+    expect(socket.stats.queuedMessages).toBe(0)
+  })
+
+  it('an error listener that closes the socket on DECODE_FAILED: no message on the closed socket', async () => {
+    const { socket, fake, messages } = setup()
+    socket.connect()
+    await settle()
+    fake.last().open()
+    socket.once('error', () => socket.close())
+    fake.last().receive('not json')
+    harness.expectErrors((e) => e.code === 'DECODE_FAILED')
+    expect(socket.state).toBe('closed')
+    expect(messages).toEqual([])
+  })
+
+  it('a state listener that closes on open: every listener sees the transition before the close', async () => {
+    const { socket, fake } = setup()
+    const seen: string[] = []
+    socket.on('state', ({ to }) => {
+      if (to === 'open') socket.close()
+    })
+    socket.on('state', ({ from, to }) => seen.push(`${from}→${to}`))
+    socket.on('close', ({ code }) => seen.push(`close ${code}`))
+    socket.connect()
+    await settle()
+    fake.last().open()
+    expect(seen).toEqual([
+      'idle→connecting',
+      'connecting→open',
+      'open→closing',
+      'close 1000',
+      'closing→closed',
+    ])
+  })
+
+  it('send() and close() with values that cannot be printed throw INVALID_OPTIONS, not TypeError', () => {
+    const { socket } = setup()
+    expectSocketError(() => socket.send(Object.create(null) as never), 'INVALID_OPTIONS')
+    expectSocketError(() => socket.close(Object.create(null) as never), 'INVALID_OPTIONS')
+    expectSocketError(() => socket.close(3000.5 as never), 'INVALID_OPTIONS')
+  })
+})

@@ -906,7 +906,13 @@ describe('reconnect policy through the socket', () => {
     expectReleased(h)
   })
 
-  it.each([1001, 1011, 1012])('reconnects after a server close %i', async (code) => {
+  // 1001 and 1012 drop every client at once (a deploy): the retry skips the first step, the
+  // quick one, so the herd is spread out.
+  it.each([
+    [1001, 2000],
+    [1011, 1000],
+    [1012, 2000],
+  ])('reconnects after a server close %i, after %i ms', async (code, delayMs) => {
     const h = setup()
     h.socket.connect()
     h.factory.last().open()
@@ -915,9 +921,9 @@ describe('reconnect policy through the socket', () => {
       { code, reason: 'bye', wasClean: true, willReconnect: true },
     ])
     expect(payloads(h.events, 'reconnecting')).toMatchObject([
-      { attempt: 1, delayMs: 1000, reason: 'connection-lost', lastClose: { code } },
+      { attempt: 1, delayMs, reason: 'connection-lost', lastClose: { code } },
     ])
-    await vi.advanceTimersByTimeAsync(1000)
+    await vi.advanceTimersByTimeAsync(delayMs)
     expect(h.factory.sockets).toHaveLength(2)
     h.factory.last().open()
     expect(h.socket.state).toBe('open')
@@ -929,8 +935,9 @@ describe('reconnect policy through the socket', () => {
     h.socket.connect()
     h.factory.last().open()
     h.factory.last().serverClose(1013, 'overloaded')
-    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ attempt: 1, delayMs: 6000 }])
-    await vi.advanceTimersByTimeAsync(5999)
+    // The floor, then step 2 of the policy (never its quick first step after a floor).
+    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ attempt: 1, delayMs: 7000 }])
+    await vi.advanceTimersByTimeAsync(6999)
     expect(h.factory.sockets).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(1)
     expect(h.factory.sockets).toHaveLength(2)
@@ -942,9 +949,9 @@ describe('reconnect policy through the socket', () => {
     h.socket.connect()
     h.factory.last().open()
     h.factory.last().serverClose(1012, 'deploy; retry-after=12')
-    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ delayMs: 13_000 }])
-    expect(h.socket.getSnapshot().nextRetryAt).toBe(Date.now() + 13_000)
-    await vi.advanceTimersByTimeAsync(12_999)
+    expect(payloads(h.events, 'reconnecting')).toMatchObject([{ delayMs: 14_000 }])
+    expect(h.socket.getSnapshot().nextRetryAt).toBe(Date.now() + 14_000)
+    await vi.advanceTimersByTimeAsync(13_999)
     expect(h.factory.sockets).toHaveLength(1)
     await vi.advanceTimersByTimeAsync(1)
     expect(h.factory.sockets).toHaveLength(2)
