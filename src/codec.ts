@@ -3,6 +3,7 @@ import {
   type Envelope,
   type ErrorPayload,
   type Frame,
+  isFrame,
   isProtocolType,
   type MessageData,
 } from './wire.ts'
@@ -141,7 +142,8 @@ export const jsonCodec: Codec = {
 
 // Cheap tests first, so that the frames of a plain server are not parsed twice.
 const OBJECT_START = /^\s*\{/
-const PROTOCOL_TYPE = /"type"\s*:\s*"\$/
+// A `$` spelled out or as `\u0024`: a protocol envelope has one, however its key is written.
+const MAYBE_PROTOCOL = /\$|\\u0024/i
 
 /**
  * The protocol envelope (a JSON object whose `type` starts with `$`, such as `$pong`, or
@@ -151,7 +153,7 @@ const PROTOCOL_TYPE = /"type"\s*:\s*"\$/
  * rules of PROTOCOL.md §1 (it is reported, and delivered nowhere).
  */
 export function protocolEnvelope(data: MessageData): Envelope | undefined {
-  if (typeof data !== 'string' || !OBJECT_START.test(data) || !PROTOCOL_TYPE.test(data)) {
+  if (typeof data !== 'string' || !OBJECT_START.test(data) || !MAYBE_PROTOCOL.test(data)) {
     return undefined
   }
   let value: { type?: unknown } | null
@@ -167,7 +169,7 @@ export function protocolEnvelope(data: MessageData): Envelope | undefined {
 
 /** `ArrayBuffer`, typed arrays, `DataView` and `Blob`: what a WebSocket sends as binary. */
 function isBinary(data: unknown): data is Frame {
-  return data instanceof ArrayBuffer || ArrayBuffer.isView(data) || data instanceof Blob
+  return typeof data !== 'string' && isFrame(data)
 }
 
 /**

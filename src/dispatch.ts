@@ -101,11 +101,19 @@ export function createDispatcher({
   ): void => {
     const failed = (why: string, options?: SocketErrorOptions) =>
       fail(new SocketError('VALIDATION_FAILED', `"${type}" ${why}`, options))
-    const threw = (cause: unknown) => failed('validator threw', { cause })
+    // Once: a thenable may call back more than once, and handlers must run at most once.
+    let settled = false
+    const threw = (cause: unknown) => {
+      if (settled) return
+      settled = true
+      failed('validator threw', { cause })
+    }
     // Whatever a validator hands back, sync or async: a result that is neither a success
     // nor issues fails validation instead of throwing out of a promise callback, where it
     // would become an unhandled rejection and the message would vanish without a report.
     const finish = (result: unknown) => {
+      if (settled) return
+      settled = true
       try {
         const { issues, value } = (result ?? {}) as {
           issues?: StandardSchemaV1.FailureResult['issues']
@@ -118,7 +126,7 @@ export function createDispatcher({
         else if (typeof result === 'object' && result !== null && 'value' in result) ok(value)
         else failed('validator returned no Standard Schema result ({ value } or { issues })')
       } catch (cause) {
-        threw(cause)
+        failed('validator threw', { cause })
       }
     }
     if (!schema) ok(data)

@@ -225,9 +225,9 @@ function expected(codec: Codec, data: MessageData): Expected {
   }
   const type = (parsed as { type?: unknown } | null)?.type
   const dollar = typeof type === 'string' && type.startsWith('$')
-  // A `$` frame is recognised in the form every implementation writes: a JSON object with
-  // a literal `"type": "$…"`. The default codec also recognises any other valid one.
-  const literal = /^\s*\{/.test(data) && /"type"\s*:\s*"\$/.test(data)
+  // A `$` frame is recognised however it is spelled: a JSON object whose `type` starts with
+  // `$`, written out or with `\u` escapes.
+  const literal = /^\s*\{/.test(data)
   const e = json ? envelopeOf(parsed) : 'invalid'
   if (codec === jsonCodec) {
     if (e !== 'invalid') {

@@ -320,3 +320,41 @@ describe('what the review found', () => {
     expectSocketError(() => socket.close(3000.5 as never), 'INVALID_OPTIONS')
   })
 })
+
+describe('protocol frames spelled with escapes, and thenables that call back twice', () => {
+  it('rawCodec keeps escaped protocol envelopes from message listeners too', async () => {
+    const { socket, fake, messages } = setup({ codec: rawCodec })
+    socket.connect()
+    await settle()
+    fake.last().open()
+    fake.last().receive('{"type":"\\u0024pong","re":"x"}')
+    fake.last().receive('{"\\u0074ype":"$ping","id":"y"}')
+    fake.last().receive('{"price":"$5"}')
+    expect(messages).toEqual([{ data: '{"price":"$5"}', envelope: undefined }])
+  })
+
+  it('a validator whose thenable calls back twice runs the handler once', async () => {
+    const twice = {
+      '~standard': {
+        version: 1,
+        vendor: 'test',
+        validate: (value: unknown) => ({
+          // biome-ignore lint/suspicious/noThenProperty: a deliberately odd thenable
+          then(resolve: (result: unknown) => void) {
+            resolve({ value })
+            resolve({ value })
+          },
+        }),
+      },
+    }
+    const { socket, fake } = setup({ validate: { incoming: { tick: twice as never } } })
+    const handler = vi.fn()
+    socket.onMessage('tick', handler)
+    socket.connect()
+    await settle()
+    fake.last().open()
+    fake.last().receive('{"type":"tick","data":1}')
+    await settle()
+    expect(handler).toHaveBeenCalledTimes(1)
+  })
+})
