@@ -14,10 +14,27 @@ export interface Clock {
 export type RandomSource = () => number
 
 // Looked up on every call (not captured at import) so fake timers installed later apply.
+// A zero delay runs as soon as the event loop has handled pending I/O: `setImmediate` where
+// there is one (Node), because `setTimeout(0)` waits at least 1 ms there, which is long next
+// to a loopback socket that drains a megabyte in less.
+interface ImmediateHost {
+  setImmediate?: (callback: () => void) => unknown
+  clearImmediate?: (handle: unknown) => void
+}
+
 export const systemClock: Clock = {
   now: () => Date.now(),
-  setTimeout: (callback, delayMs) => setTimeout(callback, delayMs),
-  clearTimeout: (handle) => clearTimeout(handle as ReturnType<typeof setTimeout>),
+  setTimeout: (callback, delayMs) => {
+    const host = globalThis as ImmediateHost
+    return delayMs <= 0 && host.setImmediate && host.clearImmediate
+      ? { immediate: host.setImmediate(callback) }
+      : setTimeout(callback, delayMs)
+  },
+  clearTimeout: (handle) => {
+    const { immediate } = (handle ?? {}) as { immediate?: unknown }
+    if (immediate !== undefined) (globalThis as ImmediateHost).clearImmediate?.(immediate)
+    else clearTimeout(handle as ReturnType<typeof setTimeout>)
+  },
 }
 
 /**

@@ -89,7 +89,7 @@ export type SendResult = 'sent' | 'queued' | 'dropped'
  * drain event). The poll starts prompt, so a fast network is never left idle, and backs off
  * while the buffer makes no progress, so a stalled one costs a few wake-ups a second.
  */
-const POLL_MIN_MS = 1
+const POLL_MIN_MS = 0
 const POLL_MAX_MS = 32
 
 export interface QueueHooks {
@@ -503,7 +503,9 @@ export class SendQueue {
   #poll(): void {
     const buffered = this.#target?.bufferedAmount ?? 0
     this.#pollMs =
-      buffered < this.#lastBuffered ? POLL_MIN_MS : Math.min(this.#pollMs * 2, POLL_MAX_MS)
+      buffered < this.#lastBuffered
+        ? POLL_MIN_MS
+        : Math.min(Math.max(1, this.#pollMs * 2), POLL_MAX_MS)
     this.#writeBatch()
   }
 
