@@ -40,13 +40,13 @@ const SETTLE_MS = 6000
  */
 export const DEFAULT_ROUNDS = {
   memory: 3,
-  throughput: 8,
-  latency: 8,
+  throughput: 6,
+  latency: 6,
   burst: 3,
   cut: 2,
   outage: 2,
   herd: 1,
-  sweep: 5,
+  sweep: 4,
 }
 export type Scenario = keyof typeof DEFAULT_ROUNDS
 /** Every section `npm run bench` knows, in the order they run. */
@@ -99,6 +99,8 @@ export interface BenchResults extends DeliveryResults {
   library: { from: string; options: unknown }
   /** Measured rounds of the sections that ran. */
   rounds: Partial<Record<Scenario, number>>
+  /** Wall time of each section (s), to keep the whole run within a few minutes. */
+  sectionDurationsS: Record<string, number>
   memoryMeasured: string
   throughput?: { messages: number; rows: ThroughputRow[] }
   latency?: { roundTrips: number; rows: LatencyRow[] }
@@ -139,6 +141,7 @@ export class Bench {
       memoryMeasured: memoryAfterTraffic
         ? 'after the traffic scenarios'
         : 'first, in a fresh process',
+      sectionDurationsS: {},
       targets: [],
     }
     this.#log(`resilient-socket from ${libraryFrom}; measured rounds: ${roundsText(rounds)}`)
@@ -146,27 +149,40 @@ export class Bench {
       sections.has(s),
     )
     const server = needsServer ? await EchoServer.start() : null
+    const timed = async <T>(section: string, run: () => T | Promise<T>): Promise<T> => {
+      const start = performance.now()
+      const result = await run()
+      const seconds = Math.round((performance.now() - start) / 100) / 10
+      results.sectionDurationsS[section] = seconds
+      this.#log(`${section}: done in ${seconds} s`)
+      return result
+    }
     try {
       const memory = server && sections.has('memory')
-      if (memory && !memoryAfterTraffic) results.memory = await this.#memory(server)
-      if (server && sections.has('throughput')) results.throughput = await this.#throughput(server)
-      if (server && sections.has('latency')) results.latency = await this.#latency(server)
+      const idle = async () => (server ? timed('memory', () => this.#memory(server)) : undefined)
+      if (memory && !memoryAfterTraffic) results.memory = await idle()
+      if (server && sections.has('throughput'))
+        results.throughput = await timed('throughput', () => this.#throughput(server))
+      if (server && sections.has('latency'))
+        results.latency = await timed('latency', () => this.#latency(server))
       if (server && sections.has('burst'))
-        results.burst = await burstSection(server, this.#options('burst'))
+        results.burst = await timed('burst', () => burstSection(server, this.#options('burst')))
       if (server && sections.has('cut'))
-        results.cut = await cutSection(server, this.#options('cut'))
+        results.cut = await timed('cut', () => cutSection(server, this.#options('cut')))
       if (server && sections.has('sweep'))
-        results.sweep = await sweepSection(server, this.#options('sweep'))
-      if (memory && memoryAfterTraffic) results.memory = await this.#memory(server)
+        results.sweep = await timed('sweep', () => sweepSection(server, this.#options('sweep')))
+      if (memory && memoryAfterTraffic) results.memory = await idle()
     } finally {
       await server?.stop()
     }
     // These two start and kill servers of their own.
-    if (sections.has('outage')) results.outage = await outageSection(this.#options('outage'))
-    if (sections.has('herd')) results.herd = await herdSection(this.#options('herd'))
+    if (sections.has('outage'))
+      results.outage = await timed('outage', () => outageSection(this.#options('outage')))
+    if (sections.has('herd'))
+      results.herd = await timed('herd', () => herdSection(this.#options('herd')))
     if (sections.has('size')) {
       this.#log('size: npx size-limit --json')
-      results.size = measureSizes()
+      results.size = await timed('size', () => measureSizes())
     }
     results.targets = judge(results)
     this.#results = results

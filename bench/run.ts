@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm run bench`: resilient-socket against the raw WebSocket and partysocket, on loopback,
 // with the echo server in a separate process. Prints Markdown tables and writes
-// bench/results.json. Takes about five minutes; name sections to run only those:
+// bench/results.json. Takes about 4½ minutes; name sections to run only those:
 //
 //   npm run bench -- herd                 one section (or several: `-- burst cut outage`)
 //   node bench/run.ts [SECTION…] [--rounds N] [--only a,b] [--memory-after-traffic]

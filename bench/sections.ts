@@ -465,6 +465,9 @@ export interface SweepCell {
   medianMs: number
   ratio: number
   pairedRatio: number
+  /** The client's CPU time (median) and its ratio to raw's. */
+  cpuMedianMs: number
+  cpuRatio: number
   /** Fewest echoes in any round: short of the count if the contender dropped some. */
   deliveredMin: number
 }
@@ -506,6 +509,7 @@ export async function sweepSection(
     )
     const base = runs.get(raw) ?? []
     const baseMedian = median(base.map((run) => run.ms))
+    const baseCpu = median(base.map((run) => run.cpuMs))
     rows.push({
       ...size,
       cells: contenders.map((contender): SweepCell => {
@@ -516,6 +520,8 @@ export async function sweepSection(
           medianMs: round(medianMs, 1),
           ratio: r3(ratio(medianMs, baseMedian)),
           pairedRatio: r3(median(own.map((run, i) => ratio(run.ms, base[i]?.ms ?? Number.NaN)))),
+          cpuMedianMs: round(median(own.map((run) => run.cpuMs)), 1),
+          cpuRatio: r3(ratio(median(own.map((run) => run.cpuMs)), baseCpu)),
           deliveredMin: Math.min(...own.map((run) => run.delivered)),
         }
       }),
@@ -527,7 +533,7 @@ export async function sweepSection(
 export function renderSweep(section: SweepSection): string {
   const names = section.rows[0]?.cells.map((cell) => cell.name) ?? []
   return [
-    `Size sweep: bulk sends of one size in one loop, until the last echo (server in another process, contenders alternating, ${section.rounds} rounds after a warm-up, medians; ratio of medians and, in brackets, the median of per-round ratios)`,
+    `Size sweep: bulk sends of one size in one loop, until the last echo (server in another process, contenders alternating, ${section.rounds} rounds after a warm-up, medians). Wall time, its ratio to raw (in brackets: the median of per-round ratios), and the client's CPU time ratio to raw`,
     '',
     table(
       ['size × count', ...names],
@@ -536,8 +542,9 @@ export function renderSweep(section: SweepSection): string {
         ...row.cells.map((cell) => {
           const incomplete =
             cell.deliveredMin < row.count ? ` (only ${en(cell.deliveredMin)} echoed)` : ''
-          if (cell.name === raw.name) return `${ms(cell.medianMs, 0)}${incomplete}`
-          return `${ms(cell.medianMs, 0)} ${times(cell.ratio)} (${times(cell.pairedRatio)})${incomplete}`
+          if (cell.name === raw.name)
+            return `${ms(cell.medianMs, 0)}, CPU ${ms(cell.cpuMedianMs, 0)}${incomplete}`
+          return `${ms(cell.medianMs, 0)} ${times(cell.ratio)} (${times(cell.pairedRatio)}), CPU ${times(cell.cpuRatio)}${incomplete}`
         }),
       ]),
     ),
@@ -550,7 +557,7 @@ function judgeSweep(section: SweepSection): Target[] {
     const ratioValue = cell?.ratio ?? Number.NaN
     return {
       target: `size sweep ${row.label} × ${en(row.count)}: within ${SWEEP_TARGET_RATIO}× of raw (default 1 MiB mark)`,
-      value: `${times(ratioValue)} (paired ${times(cell?.pairedRatio ?? Number.NaN)})`,
+      value: `${times(ratioValue)} (paired ${times(cell?.pairedRatio ?? Number.NaN)}, client CPU ${times(cell?.cpuRatio ?? Number.NaN)})`,
       met: cell ? ratioValue <= SWEEP_TARGET_RATIO && cell.deliveredMin === row.count : null,
     }
   })

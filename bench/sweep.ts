@@ -26,6 +26,8 @@ const ENVELOPE_BYTES = 22
 export interface SweepRun {
   /** From the first send to the last echo (ms); NaN if some never came back. */
   ms: number
+  /** The client process's CPU time (user + system) over the run: less sensitive to other load. */
+  cpuMs: number
   delivered: number
 }
 
@@ -43,6 +45,7 @@ export async function sweep(
     delivered++
     lastAt = performance.now()
   })
+  const cpuStart = process.cpuUsage()
   const start = performance.now()
   for (let i = 0; i < count; i++) conn.send('s', padding)
   const complete = await settle(
@@ -50,7 +53,12 @@ export async function sweep(
     () => delivered,
     { quietMs: 2000, timeoutMs: 60_000 },
   )
+  const cpu = process.cpuUsage(cpuStart)
   conn.close()
   await server.waitForConnections(0, true)
-  return { ms: complete ? lastAt - start : Number.NaN, delivered }
+  return {
+    ms: complete ? lastAt - start : Number.NaN,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    delivered,
+  }
 }
