@@ -1,6 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type Codec, type MessageData, rawCodec } from '../../src/index.ts'
+import { type Codec, rawCodec } from '../../src/index.ts'
 import { integrationHarness, record, waitFor } from './helpers.ts'
+import { plain, spyingWebSocket } from './peers/frames.ts'
 import { type Peer, peerHarness, startPythonPeer } from './peers/processes.ts'
 
 // Codecs against an independent peer: Python's `websockets` (Debian's python3-websockets)
@@ -11,19 +12,6 @@ let python: Peer & { url: string }
 beforeAll(async () => {
   python = peers.add(await startPythonPeer())
 })
-
-const plain = (data: MessageData): string | number[] =>
-  typeof data === 'string' ? data : [...new Uint8Array(data as ArrayBuffer)]
-
-/** A global WebSocket that keeps every frame the library writes, protocol frames included. */
-function spyingWebSocket(written: unknown[]): typeof WebSocket {
-  return class extends WebSocket {
-    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
-      written.push(data)
-      super.send(data)
-    }
-  }
-}
 
 describe('rawCodec against a plain echo server', () => {
   it('text and binary frames, from sendRaw() and send(), come back unchanged, with no error', async () => {

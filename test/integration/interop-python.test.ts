@@ -1,11 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import {
-  type MessageData,
-  RemoteError,
-  type SocketEvents,
-  type TokenContext,
-} from '../../src/index.ts'
+import { RemoteError, type SocketEvents, type TokenContext } from '../../src/index.ts'
 import { integrationHarness, record, settle, waitFor } from './helpers.ts'
+import { plain, spyingWebSocket } from './peers/frames.ts'
 import { type Peer, peerHarness, startPythonPeer } from './peers/processes.ts'
 
 // An independent peer: Python's `websockets` (Debian's python3-websockets), running
@@ -17,20 +13,6 @@ let python: Peer & { url: string }
 beforeAll(async () => {
   python = peers.add(await startPythonPeer())
 })
-
-/** Text as is, binary as a byte list, so frames compare with toEqual. */
-const plain = (data: MessageData): string | number[] =>
-  typeof data === 'string' ? data : [...new Uint8Array(data as ArrayBuffer)]
-
-/** A global WebSocket that keeps every frame the library writes, protocol frames included. */
-function spyingWebSocket(written: unknown[]): typeof WebSocket {
-  return class extends WebSocket {
-    override send(data: string | ArrayBufferLike | Blob | ArrayBufferView): void {
-      written.push(data)
-      super.send(data)
-    }
-  }
-}
 
 describe('a plain echo server (python websockets), with default options', () => {
   it('every echoed frame reaches message listeners, in order, whatever it holds', async () => {

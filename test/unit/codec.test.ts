@@ -2,48 +2,19 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { checkEnvelope, protocolEnvelope } from '../../src/codec.ts'
 import {
   type Codec,
-  type Envelope,
   jsonCodec,
   type MessageData,
-  ReconnectingSocket,
   rawCodec,
   SocketError,
-  type SocketEvents,
   type SocketOptions,
 } from '../../src/index.ts'
-import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
+import { idOf, recordingSocket } from '../helpers/recording-socket.ts'
 import { expectSocketError } from '../helpers/unit-harness.ts'
 
 const ENDPOINT = 'ws://example.test/codec'
 
 function setup(options: SocketOptions = {}) {
-  const fake = fakeWebSocketFactory()
-  const socket = new ReconnectingSocket(ENDPOINT, {
-    WebSocket: fake.WebSocket,
-    network: false,
-    autoConnect: false,
-    retry: () => 100,
-    ...options,
-  })
-  const errors: SocketError[] = []
-  const messages: SocketEvents['message'][] = []
-  const unhandled: Envelope[] = []
-  socket.on('error', (error) => errors.push(error))
-  socket.on('message', (event) => messages.push(event))
-  socket.on('unhandled', (envelope) => unhandled.push(envelope))
-  const open = (): FakeWebSocket => {
-    socket.connect()
-    fake.last().open()
-    return fake.last()
-  }
-  return { fake, socket, errors, messages, unhandled, open }
-}
-
-/** The id of the request of `type` that went out on `ws`. */
-function idOf(ws: FakeWebSocket, type: string): string {
-  const id = ws.sentEnvelopes.find((e) => e.type === type && e.id !== undefined)?.id
-  if (id === undefined) throw new Error(`no "${type}" request was sent`)
-  return id
+  return recordingSocket(ENDPOINT, options)
 }
 
 function decodeError(codec: Codec, data: MessageData): SocketError {

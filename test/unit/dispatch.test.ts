@@ -3,13 +3,11 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   type Codec,
   type Envelope,
-  ReconnectingSocket,
   RemoteError,
   SocketError,
-  type SocketEvents,
   type SocketOptions,
 } from '../../src/index.ts'
-import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
+import { idOf, recordingSocket } from '../helpers/recording-socket.ts'
 
 const ENDPOINT = 'ws://example.test/live'
 
@@ -19,34 +17,7 @@ async function settle(): Promise<void> {
 }
 
 function setup(options: SocketOptions = {}) {
-  const fake = fakeWebSocketFactory()
-  const socket = new ReconnectingSocket(ENDPOINT, {
-    WebSocket: fake.WebSocket,
-    network: false,
-    autoConnect: false,
-    retry: () => 100,
-    ...options,
-  })
-  const errors: SocketError[] = []
-  const messages: SocketEvents['message'][] = []
-  const unhandled: Envelope[] = []
-  socket.on('error', (error) => errors.push(error))
-  socket.on('message', (event) => messages.push(event))
-  socket.on('unhandled', (envelope) => unhandled.push(envelope))
-  /** Connects and opens; returns the open native socket. */
-  const open = (): FakeWebSocket => {
-    socket.connect()
-    fake.last().open()
-    return fake.last()
-  }
-  return { fake, socket, errors, messages, unhandled, open }
-}
-
-/** The id of the request of `type` that went out on `ws`. */
-function idOf(ws: FakeWebSocket, type: string): string {
-  const id = ws.sentEnvelopes.find((e) => e.type === type && e.id !== undefined)?.id
-  if (id === undefined) throw new Error(`no "${type}" request was sent`)
-  return id
+  return recordingSocket(ENDPOINT, options)
 }
 
 /** Watches a promise without awaiting it, so a test can check it is still pending. */
