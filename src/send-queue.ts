@@ -396,13 +396,14 @@ export class SendQueue {
     const ttlMs = this.#ttlMs
     const now = this.#clock.now()
     let first = this.#items[this.#head]
-    if (!(ttlMs > 0 && first && now - first.message.queuedAt >= ttlMs)) return
+    let expired = false
     while (ttlMs > 0 && first && now - first.message.queuedAt >= ttlMs) {
       this.#take()
       this.#drop(first, 'expired')
       first = this.#items[this.#head]
+      expired = true
     }
-    this.#hooks.changed()
+    if (expired) this.#hooks.changed()
   }
 
   // One timer for the whole queue: it fires when the oldest entry expires.
@@ -450,16 +451,16 @@ export class SendQueue {
     const size = entry.message.bytes
     // An `expired` drop listener may have closed the socket; and from an overflow drop
     // listener, nothing that needs room is queued (see `#drop`).
-    if (!this.accepting || (this.#overflowing && this.#over(1, size))) return false
-    const evicted: QueueEntry[] = []
-    while (this.#over(1, size)) {
+    if (!this.accepting) return false
+    if (
+      this.#over(1, size) &&
       // A message larger than the whole byte budget can never be queued, whatever the policy.
-      if (this.#overflow !== 'drop-oldest' || size > this.#maxBytes) {
-        if (evicted.length) this.#unshift(evicted)
-        return false
-      }
-      evicted.push(this.#take() as QueueEntry)
+      (this.#overflowing || this.#overflow !== 'drop-oldest' || size > this.#maxBytes)
+    ) {
+      return false
     }
+    const evicted: QueueEntry[] = []
+    while (this.#over(1, size)) evicted.push(this.#take() as QueueEntry)
     this.#items.push(entry)
     this.#hold(entry)
     // Appending never changes the oldest entry, so an armed TTL timer stays right.
