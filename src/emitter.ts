@@ -1,13 +1,18 @@
-import EventEmitter from 'eventemitter3'
 import type { SocketEventName, SocketEvents } from './events.ts'
 
+type Listener = (payload: unknown) => void
+
 /**
- * eventemitter3 with every listener isolated at the moment it is registered, so that
- * emitting stays eventemitter3's fast loop: a listener that throws is handed to
- * `onListenerError` and never stops the other listeners or the socket.
+ * The socket's events. Every listener is isolated when it is registered: one that throws
+ * is handed to `onListenerError` and never stops the other listeners or the socket.
+ *
+ * Built in rather than eventemitter3, which cost 0.85 kB min+gzip for the four methods used
+ * here. An event's list of listeners is replaced, never changed in place: an emit walks the
+ * list as it was when the emit began without copying it, so a listener that adds or
+ * removes another one changes the next emit, not this one (as eventemitter3 behaved).
  */
 export class SafeEmitter {
-  readonly #emitter = new EventEmitter()
+  readonly #listeners: Partial<Record<SocketEventName, Listener[]>> = {}
   readonly #onListenerError: (event: SocketEventName, error: unknown) => void
 
   constructor(onListenerError: (event: SocketEventName, error: unknown) => void) {
@@ -18,16 +23,17 @@ export class SafeEmitter {
     event: E,
     listener: (payload: SocketEvents[E]) => void,
   ): () => void {
-    const isolated = (payload: SocketEvents[E]): void => {
+    const isolated = (payload: unknown): void => {
       try {
-        listener(payload)
+        listener(payload as SocketEvents[E])
       } catch (error) {
         this.#onListenerError(event, error)
       }
     }
-    this.#emitter.on(event, isolated)
+    const listeners = this.#listeners
+    listeners[event] = [...(listeners[event] ?? []), isolated]
     return () => {
-      this.#emitter.off(event, isolated)
+      listeners[event] = listeners[event]?.filter((other) => other !== isolated)
     }
   }
 
@@ -43,11 +49,11 @@ export class SafeEmitter {
   }
 
   emit<E extends SocketEventName>(event: E, payload: SocketEvents[E]): void {
-    this.#emitter.emit(event, payload)
+    for (const listener of this.#listeners[event] ?? []) listener(payload)
   }
 
   /** Whether anyone listens: lets the hot path skip building a payload nobody reads. */
   has(event: SocketEventName): boolean {
-    return this.#emitter.listenerCount(event) > 0
+    return !!this.#listeners[event]?.length
   }
 }
