@@ -29,7 +29,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts', 'test/server/**/*.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            'test/server/**/*.test.ts',
+            'test/companion/**/*.test.ts',
+          ],
           environment: 'node',
           testTimeout: 30_000,
           hookTimeout: 30_000,

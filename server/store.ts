@@ -1,0 +1,99 @@
+/**
+ * The session store: everything a reliable session needs to outlive one socket, behind a
+ * small async interface, so that a store in memory and one in Redis (several server nodes)
+ * keep the same promises. Each method is one atomic step; in Redis each is one Lua script
+ * on keys hash-tagged by sid (`{sid}`), so a session lives on one Cluster slot.
+ *
+ * Seqs are positive integers per direction, starting at 1. "in" is the highest client seq
+ * committed (handled, then committed: the ack); "out" the highest server seq assigned.
+ * The outbound log holds every assigned frame the client has not acknowledged, in seq
+ * order; only an ack trims it, never its length (the bounds refuse new frames instead).
+ */
+export interface SessionStore {
+  /**
+   * Creates session `sid` for `principal`, attached with generation 1, `in = out = 0`.
+   * The sid is new (random, at least 120 bits): a store never reuses one, so `create`
+   * of an sid it has seen, live or dead, throws.
+   */
+  create(sid: string, principal: string): Promise<SessionState>
+  /**
+   * Attaches a socket to a live session: increments its generation (fencing every earlier
+   * attachment), stops its detach clock, and tells the watchers (`attached`). Refuses a
+   * session of another principal (`forbidden`), one past its TTL (`expired`) and one it
+   * does not know (`unknown-session`), without changing anything.
+   */
+  attach(sid: string, principal: string): Promise<AttachResult>
+  /**
+   * Commits inbound `seq` for the attachment `generation`: `in = seq` if `seq === in + 1`.
+   * The duplicate check and the commit are one step, so two nodes can never both commit.
+   */
+  accept(sid: string, generation: number, seq: number): Promise<AcceptResult>
+  /**
+   * Assigns the next outbound seq to `body` (an encoded envelope without `seq`) and stores
+   * it, unless that would put more than `limits.maxFrames` frames or `limits.maxBytes`
+   * bytes (UTF-8, of the bodies) in the unacked log. Works on a detached session too: a
+   * send addresses the session, not a socket. Tells the watchers (`appended`).
+   */
+  append(sid: string, body: string, limits: AppendLimits): Promise<AppendResult>
+  /**
+   * The client has processed every server frame up to `upTo`: trims them from the log.
+   * `beyond` if `upTo` is above `out` (nothing changes). An ack at or below the last one
+   * is `ok` and changes nothing.
+   */
+  ack(sid: string, generation: number, upTo: number): Promise<AckResult>
+  /** Up to `limit` logged frames with a seq above `after`, in seq order. */
+  read(sid: string, after: number, limit: number): Promise<readonly LoggedFrame[] | 'gone'>
+  /**
+   * The socket of attachment `generation` went away: the session stays for `ttlMs`, then
+   * expires. Does nothing when a newer attachment exists (it owns the session now).
+   */
+  detach(sid: string, generation: number, ttlMs: number): Promise<void>
+  /** The client ended the session (clean close): forget it now. Same generation rule as `detach`. */
+  end(sid: string, generation: number): Promise<void>
+  /**
+   * Keeps an encoded response for `ttlMs`, so that a request repeated with the same id
+   * (an idempotent resend after a lost session, a replay) is answered without running twice.
+   */
+  remember(principal: string, requestId: string, response: string, ttlMs: number): Promise<void>
+  /** The response `remember`ed for this principal and request id, if it has not expired. */
+  lookup(principal: string, requestId: string): Promise<string | undefined>
+  /**
+   * Calls `listener` when the session changes under other hands: a frame appended (by any
+   * node) or a newer attachment. May be late, batched or (in a distributed store) lost, so
+   * readers treat it as a hint to re-read, never as data. Returns the unsubscribe.
+   */
+  watch(sid: string, listener: (event: StoreEvent) => void): () => void
+}
+
+export interface SessionState {
+  sid: string
+  generation: number
+  in: number
+  out: number
+  /** Highest server seq the client has acknowledged; the log holds `acked + 1 .. out`. */
+  acked: number
+}
+
+export type AttachResult =
+  | ({ status: 'attached' } & SessionState)
+  | { status: 'unknown-session' | 'expired' | 'forbidden' }
+
+export type AcceptResult = 'committed' | 'duplicate' | 'gap' | 'fenced' | 'gone'
+
+export interface AppendLimits {
+  maxFrames: number
+  maxBytes: number
+}
+
+export type AppendResult = { status: 'appended'; seq: number } | { status: 'full' | 'gone' }
+
+export type AckResult = 'ok' | 'beyond' | 'fenced' | 'gone'
+
+export interface LoggedFrame {
+  seq: number
+  body: string
+}
+
+export type StoreEvent =
+  | { type: 'appended'; sid: string; seq: number }
+  | { type: 'attached'; sid: string; generation: number }
