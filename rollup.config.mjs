@@ -117,7 +117,10 @@ export default [
       exports: 'named',
       sourcemap: true,
       generatedCode: 'es2015',
-      plugins: [terser({ ecma: 2020, module: false, format: { comments: false } })],
+      plugins: [
+        // Two compress passes: about 25 B less after gzip, for a second or two of build time.
+        terser({ ecma: 2020, module: false, compress: { passes: 2 }, format: { comments: false } }),
+      ],
     },
   },
 

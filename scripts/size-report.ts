@@ -53,6 +53,7 @@ const [chunk] = (
 const minified = await minify(chunk.code, {
   ecma: 2020,
   module: false,
+  compress: { passes: 2 },
   format: { comments: false },
   sourceMap: { content: chunk.map as never },
 })
