@@ -191,7 +191,8 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     async end(sid, generation) {
       const session = live(sid)
       if (session === undefined || session.generation !== generation) return
-      bury(sid)
+      // Not a tombstone: the client ended it, so a later $resume hears `unknown-session`.
+      sessions.delete(sid)
     },
 
     async remember(principal, requestId, response, ttlMs) {
