@@ -106,7 +106,7 @@ export default [
     input: entries.index,
     plugins: [
       nodeResolve({ browser: true, exportConditions: ['browser'] }),
-      // eventemitter3's ESM entry is a thin wrapper around its CommonJS file.
+      // No dependency is CommonJS today (nanoid is ESM); this keeps one that is bundling.
       commonjs(),
       typescriptPlugin(),
     ],

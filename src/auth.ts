@@ -1,3 +1,4 @@
+import { PROTOCOL_TOKEN } from './check.ts'
 import { type Clock, TimerSlot } from './clock.ts'
 import { withDefaults } from './defaults.ts'
 import {
@@ -7,12 +8,13 @@ import {
   SocketError,
   UnauthorizedError,
 } from './errors.ts'
+import type { AttemptReason, Feature, Handshake, Part, PartHost } from './part.ts'
 
 /**
  * Why a token is asked for: the first attempt after `connect()`, a reconnect, a retry
  * after the server rejected the credential, or a renewal before `expiresAt`.
  */
-export type TokenReason = 'connect' | 'reconnect' | 'auth-failure' | 'renew'
+export type TokenReason = AttemptReason
 
 export interface TokenContext {
   reason: TokenReason
@@ -75,15 +77,81 @@ export type ResolvedAuth = Required<AuthOptions>
 
 const PLACEMENTS: readonly AuthPlacement[] = ['query', 'protocol', 'message', 'header']
 
-/** RFC 7230 `token`: what a Sec-WebSocket-Protocol entry (and so our auth param) may be. */
-export const PROTOCOL_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
-
 const AUTH_DEFAULTS = {
   placement: 'message',
   param: 'access_token',
   timeoutMs: 10_000,
   renewBeforeMs: 30_000,
 } as ResolvedAuth
+
+/**
+ * A token provider called before every connection attempt, for the `auth` option:
+ * `auth: auth({ getToken })`. Refreshes the token when the server refuses it (4001, 4003…)
+ * and renews it before `expiresAt`. Throws `INVALID_OPTIONS` for options it cannot use.
+ */
+export function auth(options: AuthOptions): Feature {
+  const resolved = resolveAuth(options)
+  return { feature: 'auth', create: (host) => authPart(resolved, host) }
+}
+
+// A closure: only sockets with auth create one.
+function authPart(auth: ResolvedAuth, host: PartHost): Part {
+  /** The token of the current (or last) connection: sent on open, redacted from reports. */
+  let token: ResolvedToken | null = null
+  /** A token fetched ahead of a quiet reconnect, used by the next attempt. */
+  let next: ResolvedToken | null = null
+  const frame = (t: ResolvedToken) => host.encode({ type: '$auth', data: { token: t.token } })
+  const renewal = createTokenRenewal(auth, host.clock, {
+    sendAuth(renewed) {
+      token = renewed
+      host.write(() => frame(renewed))
+    },
+    reconnectWith(renewed) {
+      next = renewed
+      host.reconnect({ code: 1000, reason: 'token refresh', wasClean: true }, 'token-refresh')
+    },
+    unauthorized: (error) =>
+      host.stop({ code: 1000, reason: 'unauthorized', wasClean: true }, error),
+    report: (error) => host.report(error),
+  })
+  return {
+    credentials: true,
+    async handshake(handshake, { reason, forceRefresh, attempt, signal }) {
+      // The token in use goes in, so that a provider error quoting it is redacted.
+      const fresh =
+        next ??
+        (await obtainToken(
+          auth,
+          { reason, forceRefresh, attempt },
+          host.clock,
+          signal,
+          token?.token ?? null,
+        ))
+      if (signal.aborted) return handshake
+      next = null
+      token = fresh
+      return placeToken(handshake, auth, fresh.token)
+    },
+    opened() {
+      if (!token) return
+      // Encoded first: a token the codec cannot encode fails the attempt.
+      if (auth.placement === 'message') {
+        const first = frame(token)
+        host.write(() => first)
+      }
+      renewal.schedule(token)
+    },
+    lost() {
+      renewal.stop()
+      return undefined
+    },
+    ended() {
+      renewal.stop()
+      token = next = null
+    },
+    redact: (text) => redact(text, token?.token ?? null),
+  }
+}
 
 export function resolveAuth(auth: AuthOptions): ResolvedAuth {
   checkKeys('auth.', auth, ['getToken', ...Object.keys(AUTH_DEFAULTS)])
@@ -156,29 +224,34 @@ function normalizeToken(value: unknown): ResolvedToken {
 /**
  * Calls the provider under its timeout. Rejects with `UnauthorizedError` (stop), or a
  * `SocketError` `AUTH_FAILED` (back off and retry) whose message carries the provider's
- * reason, with `known` (the token in use, if any) redacted from it. Aborting `controller`
- * clears the timer.
+ * reason, with `known` (the token in use, if any) redacted from it. Aborting `abandoned`
+ * clears the timer and tells the provider to stop.
  */
 export function obtainToken(
   auth: ResolvedAuth,
   context: Omit<TokenContext, 'signal'>,
   clock: Clock,
-  controller: AbortController,
+  abandoned: AbortSignal,
   known: string | null = null,
 ): Promise<ResolvedToken> {
+  // The provider's own signal: aborted when the caller abandons the fetch or it times out.
+  const controller = new AbortController()
   const { signal } = controller
+  const abort = (): void => controller.abort()
   return new Promise((resolve, reject) => {
     const timer = new TimerSlot(clock)
     timer.set(() => {
       reject(authFailed(`gave no token within ${auth.timeoutMs} ms (auth.timeoutMs)`))
       // Tells the provider to stop, and (through the listener below) settles.
-      controller.abort()
+      abort()
     }, auth.timeoutMs)
     const settle = (): void => {
       timer.clear()
       signal.removeEventListener('abort', settle)
+      abandoned.removeEventListener('abort', abort)
     }
     signal.addEventListener('abort', settle)
+    abandoned.addEventListener('abort', abort)
     // Inside a `then`, a provider that throws is handled like one that rejects.
     Promise.resolve()
       .then(() => auth.getToken({ ...context, signal }))
@@ -188,12 +261,6 @@ export function obtainToken(
       .finally(settle)
       .then(resolve, reject)
   })
-}
-
-export interface Handshake {
-  url: string
-  protocols: string[]
-  headers?: Record<string, string>
 }
 
 /** Puts the token where the placement says. `message` placement leaves the handshake alone. */
@@ -227,4 +294,110 @@ export function redact(text: string, token: string | null): string {
         text,
       )
     : text
+}
+
+// ── Renewal before expiry ───────────────────────────────────────────────────────────
+
+/** A renewal never comes sooner than this after the token arrived. */
+const MIN_RENEW_DELAY_MS = 1000
+
+/**
+ * When to renew a token that expires at `expiresAt`: `renewBeforeMs` ahead of expiry, but
+ * never within a third of the remaining lifetime or a second, so that a token living
+ * shorter than the margin cannot renew in a loop. `null` for a token already expired: the
+ * server rejects it (4001) and the refresh-after-auth-failure path takes over.
+ */
+export function renewalDelayMs(
+  expiresAt: number,
+  now: number,
+  renewBeforeMs: number,
+): number | null {
+  const remainingMs = expiresAt - now
+  return remainingMs > 0
+    ? Math.max(remainingMs - renewBeforeMs, remainingMs / 3, MIN_RENEW_DELAY_MS)
+    : null
+}
+
+export interface RenewalHooks {
+  /** `message` placement: send the new token as `$auth` over the open connection. */
+  sendAuth(token: ResolvedToken): void
+  /** Other placements carry the token in the handshake: reconnect quietly with it. */
+  reconnectWith(token: ResolvedToken): void
+  /** The provider threw `UnauthorizedError`: the session is over. */
+  unauthorized(error: UnauthorizedError): void
+  report(error: SocketError): void
+}
+
+/**
+ * Renews the token of an open connection before it expires, on one timer. `stop()`
+ * (when the connection ends) clears the timer and abandons a fetch in flight.
+ */
+export interface TokenRenewal {
+  /** Plans the renewal of the token the open connection uses (nothing without `expiresAt`). */
+  schedule(token: ResolvedToken): void
+  stop(): void
+}
+
+// State lives in closure variables rather than private fields: they minify to single letters.
+export function createTokenRenewal(
+  auth: ResolvedAuth,
+  clock: Clock,
+  hooks: RenewalHooks,
+): TokenRenewal {
+  const timer = new TimerSlot(clock)
+  /** The renewal fetch in flight, if any. */
+  let fetch: AbortController | null = null
+  /** The token being renewed: redacted from the provider's error messages. */
+  let current: string | null = null
+
+  const renew = (): void => {
+    const mine = new AbortController()
+    fetch = mine
+    // Discards the outcome of a fetch that `stop()` (or a newer renewal) abandoned.
+    const ifCurrent =
+      <T>(act: (value: T) => void) =>
+      (value: T): void => {
+        if (fetch !== mine) return
+        fetch = null
+        act(value)
+      }
+    obtainToken(
+      auth,
+      { reason: 'renew', forceRefresh: true, attempt: 0 },
+      clock,
+      mine.signal,
+      current,
+    ).then(
+      ifCurrent((token: ResolvedToken) => {
+        if (auth.placement === 'message') {
+          hooks.sendAuth(token)
+          schedule(token)
+        } else hooks.reconnectWith(token)
+      }),
+      ifCurrent((error: unknown) => {
+        if (error instanceof UnauthorizedError) hooks.unauthorized(error)
+        // Otherwise the server closes with an auth code at expiry, and the normal path retries.
+        else
+          hooks.report(
+            error instanceof SocketError
+              ? error
+              : new SocketError('AUTH_FAILED', describeValue(error), { cause: error }),
+          )
+      }),
+    )
+  }
+
+  const schedule = ({ token, expiresAt }: ResolvedToken): void => {
+    current = token
+    const delayMs = expiresAt && renewalDelayMs(expiresAt, clock.now(), auth.renewBeforeMs)
+    if (delayMs) timer.set(renew, delayMs)
+  }
+
+  const stop = (): void => {
+    timer.clear()
+    fetch?.abort()
+    fetch = null
+  }
+
+  return { schedule, stop }
 }

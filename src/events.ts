@@ -102,3 +102,21 @@ export interface SocketStats {
   /** The latest heartbeat round-trip time, in milliseconds. */
   rttMs: number | null
 }
+
+/**
+ * The snapshot of a socket that has not connected yet: `idle`, everything else empty. The one
+ * definition of it: every socket starts here, and React's server render shows it.
+ */
+export function initialSnapshot(online = true): SocketSnapshot {
+  return Object.freeze({
+    state: 'idle',
+    attempt: 0,
+    nextRetryAt: null,
+    online,
+    rttMs: null,
+    pongDeadlineAt: null,
+    queuedMessages: 0,
+    lastClose: null,
+    lastError: null,
+  })
+}

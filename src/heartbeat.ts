@@ -1,4 +1,11 @@
-import { type Clock, TimerSlot } from './clock.ts'
+import { nanoid } from 'nanoid/non-secure'
+import { checkFunction, checkNumbers } from './check.ts'
+import { TimerSlot } from './clock.ts'
+import { HEARTBEAT_TIMEOUT_CODE } from './close-codes.ts'
+import { withDefaults } from './defaults.ts'
+import { checkKeys, handlerFailed, invalidOption } from './errors.ts'
+import type { Feature, Part, PartHost } from './part.ts'
+import type { MessageData } from './wire.ts'
 
 export interface HeartbeatOptions {
   /**
@@ -36,15 +43,26 @@ export interface HeartbeatOptions {
   isPong?: (data: unknown) => boolean
 }
 
-export interface HeartbeatHooks {
-  /** Writes a ping; unless a frame arrives by `deadlineAt` (epoch ms), the connection is dead. */
-  sendPing(deadlineAt: number): void
-  /** The unanswered ping's deadline moved, or (`null`) the ping was answered. */
-  deadline(deadlineAt: number | null): void
-  onDead(): void
-  onRtt(rttMs: number): void
-  /** The socket's `bufferedAmount`: a ping queued behind outgoing data waits with it. */
-  buffered(): number
+type ResolvedHeartbeat = Required<Omit<HeartbeatOptions, 'ping' | 'isPong'>> &
+  Pick<HeartbeatOptions, 'ping' | 'isPong'>
+
+const DEFAULTS = { intervalMs: 25_000, timeoutMs: 10_000, probeTimeoutMs: 3000 }
+
+/**
+ * Ping/pong liveness checks, for the `heartbeat` option: `heartbeat: heartbeat({ intervalMs })`.
+ * Needs a server that answers (`$ping` → `$pong` by default, or `ping`/`isPong` for its own
+ * format). Throws `INVALID_OPTIONS` for options it cannot use.
+ */
+export function heartbeat(options: HeartbeatOptions = {}): Feature {
+  checkKeys('heartbeat.', options, [...Object.keys(DEFAULTS), 'ping', 'isPong'])
+  const o = withDefaults<ResolvedHeartbeat>(DEFAULTS, options)
+  checkNumbers('heartbeat.', o, DEFAULTS, 'to turn the heartbeat off, leave the option out')
+  checkFunction('heartbeat.ping', o.ping)
+  checkFunction('heartbeat.isPong', o.isPong)
+  // A custom ping needs its own way to recognise the pong.
+  if (!o.ping !== !o.isPong)
+    throw invalidOption('heartbeat: pass both ping and isPong (to recognise its pong), or neither')
+  return { feature: 'heartbeat', create: (host) => new Heartbeat(o, host) }
 }
 
 /** A timer that fires this much later than scheduled probably slept or was throttled. */
@@ -71,12 +89,9 @@ const REPROBED = 3
  * in a row, so a heavily throttled tab still reaches a verdict on a dead link: a live
  * link's pong is delivered as an event, which throttling does not delay.
  */
-export class Heartbeat {
-  readonly #intervalMs: number
-  readonly #timeoutMs: number
-  readonly #probeTimeoutMs: number
-  readonly #clock: Clock
-  readonly #hooks: HeartbeatHooks
+class Heartbeat implements Part {
+  readonly #o: ResolvedHeartbeat
+  readonly #host: PartHost
   readonly #timer: TimerSlot
   #phase = OFF
   #lastInboundAt = 0
@@ -90,68 +105,98 @@ export class Heartbeat {
   #dueAt = 0
   #bufferedAtPing = 0
 
+  readonly frames = { $pong: () => this.#pong() }
+
   // A class rather than closures over local state: every socket with a heartbeat owns one,
   // and methods on the prototype keep an idle socket's heap small.
-  constructor(
-    options: Required<Pick<HeartbeatOptions, 'intervalMs' | 'timeoutMs' | 'probeTimeoutMs'>>,
-    clock: Clock,
-    hooks: HeartbeatHooks,
-  ) {
-    this.#intervalMs = options.intervalMs
-    this.#timeoutMs = options.timeoutMs
-    this.#probeTimeoutMs = options.probeTimeoutMs
-    this.#clock = clock
-    this.#hooks = hooks
-    this.#timer = new TimerSlot(clock)
+  constructor(options: ResolvedHeartbeat, host: PartHost) {
+    this.#o = options
+    this.#host = host
+    this.#timer = new TimerSlot(host.clock)
   }
 
-  start(): void {
+  opened(): void {
     this.#phase = WAITING
-    this.#lastInboundAt = this.#lastOutboundAt = this.#clock.now()
-    this.#arm(this.#intervalMs)
+    this.#lastInboundAt = this.#lastOutboundAt = this.#now()
+    this.#arm(this.#o.intervalMs)
   }
 
-  stop(): void {
+  lost(): undefined {
+    this.ended()
+  }
+
+  ended(): void {
     this.#phase = OFF
     this.#pingSentAt = null
     this.#timer.clear()
   }
 
-  /** Any inbound frame: the connection is alive. Hot path: timer work only once per ping. */
-  noteInbound(): void {
-    this.#lastInboundAt = this.#clock.now()
+  /**
+   * Any inbound frame: the connection is alive, and a custom pong is consumed. Hot path:
+   * timer work only once per ping.
+   */
+  inbound(data: MessageData): boolean {
+    if (this.#o.isPong && this.#isPong(data)) {
+      this.#pong()
+      return true
+    }
+    this.#lastInboundAt = this.#now()
     if (this.#phase >= AWAITING) {
       this.#answered()
-      // The socket is still handling this frame: the hook reaches snapshot subscribers, and
+      // The socket is still handling this frame: the update reaches snapshot subscribers, and
       // one that closed or reconnected the socket now would pull the frame from under it.
-      queueMicrotask(() => this.#hooks.deadline(this.#phase >= AWAITING ? this.#dueAt : null))
+      queueMicrotask(() => this.#deadline(this.#phase >= AWAITING ? this.#dueAt : null))
     }
+    return false
   }
 
   /** Any outbound frame. Hot path: a timestamp only; the timer works out the rest. */
-  noteOutbound(): void {
-    this.#lastOutboundAt = this.#clock.now()
-  }
-
-  /** A pong: alive, and an RTT sample if a ping was outstanding (the hook clears the deadline). */
-  notePong(): void {
-    const sentAt = this.#pingSentAt
-    this.#pingSentAt = null
-    this.#lastInboundAt = this.#clock.now()
-    if (this.#phase >= AWAITING) this.#answered()
-    if (sentAt !== null) this.#hooks.onRtt(this.#lastInboundAt - sentAt)
+  written(): void {
+    this.#lastOutboundAt = this.#now()
   }
 
   /** Ping now with the short timeout, unless the connection has just shown life. */
-  probe(): void {
-    const now = this.#clock.now()
+  wake(): void {
+    const now = this.#now()
     if (this.#phase === WAITING) {
-      if (now - this.#lastInboundAt >= FRESH_MS) this.#ping(this.#probeTimeoutMs)
-    } else if (this.#phase !== OFF && this.#dueAt - now > this.#probeTimeoutMs) {
+      if (now - this.#lastInboundAt >= FRESH_MS) this.#ping(this.#o.probeTimeoutMs)
+    } else if (this.#phase !== OFF && this.#dueAt - now > this.#o.probeTimeoutMs) {
       // Already awaiting a pong: only bring the verdict forward.
-      this.#arm(this.#probeTimeoutMs)
-      this.#hooks.deadline(this.#dueAt)
+      this.#arm(this.#o.probeTimeoutMs)
+      this.#deadline(this.#dueAt)
     }
+  }
+
+  /** A pong: alive, and an RTT sample if a ping was outstanding. */
+  #pong(): void {
+    const sentAt = this.#pingSentAt
+    this.#pingSentAt = null
+    this.#lastInboundAt = this.#now()
+    if (this.#phase >= AWAITING) this.#answered()
+    if (sentAt === null) return
+    const rttMs = this.#lastInboundAt - sentAt
+    const connection = this.#host.connection
+    this.#host.update({ rttMs, pongDeadlineAt: null })
+    // A subscriber may have closed the socket.
+    if (connection === this.#host.connection) this.#host.emit('heartbeat', { phase: 'pong', rttMs })
+  }
+
+  #isPong(data: MessageData): boolean {
+    try {
+      return (this.#o.isPong as (data: unknown) => boolean)(data)
+    } catch (error) {
+      this.#host.report(handlerFailed('heartbeat.isPong', error))
+      return false
+    }
+  }
+
+  /** The unanswered ping's deadline moved, or (`null`) the ping was answered. */
+  #deadline(pongDeadlineAt: number | null): void {
+    this.#host.update({ pongDeadlineAt })
+  }
+
+  #now(): number {
+    return this.#host.clock.now()
   }
 
   /**
@@ -161,45 +206,53 @@ export class Heartbeat {
    */
   #answered(): void {
     this.#phase = WAITING
-    const quietMs = this.#clock.now() - Math.min(this.#lastInboundAt, this.#lastOutboundAt)
-    this.#arm(Math.max(0, this.#intervalMs - quietMs))
+    const quietMs = this.#now() - Math.min(this.#lastInboundAt, this.#lastOutboundAt)
+    this.#arm(Math.max(0, this.#o.intervalMs - quietMs))
   }
 
   #arm(delayMs: number): void {
-    this.#dueAt = this.#clock.now() + delayMs
+    this.#dueAt = this.#now() + delayMs
     this.#timer.set(() => this.#tick(), delayMs)
   }
 
   #ping(waitMs: number, next = AWAITING): void {
     this.#phase = next
-    this.#pingSentAt = this.#lastOutboundAt = this.#clock.now()
-    this.#bufferedAtPing = this.#hooks.buffered()
+    this.#pingSentAt = this.#lastOutboundAt = this.#now()
+    this.#bufferedAtPing = this.#host.buffered
     this.#arm(waitMs)
-    // Last: the hook runs user code, which may stop this heartbeat.
-    this.#hooks.sendPing(this.#dueAt)
+    // Last: this runs user code (a custom ping, `error` listeners), which may stop the heartbeat.
+    const host = this.#host
+    const connection = host.connection
+    const { ping } = this.#o
+    if (!host.write(() => (ping ? ping() : host.encode({ type: '$ping', id: nanoid() })))) return
+    if (connection !== host.connection) return
+    const deadlineAt = this.#dueAt
+    host.update({ pongDeadlineAt: deadlineAt })
+    if (connection === host.connection) host.emit('heartbeat', { phase: 'ping', deadlineAt })
   }
 
   #tick(): void {
-    const now = this.#clock.now()
+    const now = this.#now()
     const late = now - this.#dueAt > LATE_TOLERANCE_MS
     if (this.#phase === WAITING) {
       const quietMs = now - Math.min(this.#lastInboundAt, this.#lastOutboundAt)
-      if (quietMs < this.#intervalMs) this.#arm(this.#intervalMs - quietMs)
-      else this.#ping(late ? this.#probeTimeoutMs : this.#timeoutMs)
+      if (quietMs < this.#o.intervalMs) this.#arm(this.#o.intervalMs - quietMs)
+      else this.#ping(late ? this.#o.probeTimeoutMs : this.#o.timeoutMs)
     }
     // From here on a pong is awaited (`stop()` clears the timer, so the phase is not OFF).
-    else if (late && this.#phase === AWAITING) this.#ping(this.#probeTimeoutMs, REPROBED)
+    else if (late && this.#phase === AWAITING) this.#ping(this.#o.probeTimeoutMs, REPROBED)
     else {
       // On a slow uplink the ping waits behind data still being written. While that
       // buffer keeps shrinking the link is moving bytes: wait for it rather than cut it.
-      const buffered = this.#hooks.buffered()
+      const buffered = this.#host.buffered
       if (buffered > 0 && buffered < this.#bufferedAtPing) {
         this.#bufferedAtPing = buffered
-        this.#arm(this.#timeoutMs)
-        this.#hooks.deadline(this.#dueAt)
+        this.#arm(this.#o.timeoutMs)
+        this.#deadline(this.#dueAt)
       } else {
-        this.stop()
-        this.#hooks.onDead()
+        this.ended()
+        const close = { code: HEARTBEAT_TIMEOUT_CODE, reason: 'heartbeat timeout', wasClean: false }
+        this.#host.drop(close, 'heartbeat-timeout')
       }
     }
   }

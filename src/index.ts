@@ -1,4 +1,11 @@
-export type { AuthOptions, AuthPlacement, TokenContext, TokenReason, TokenResult } from './auth.ts'
+export {
+  type AuthOptions,
+  type AuthPlacement,
+  auth,
+  type TokenContext,
+  type TokenReason,
+  type TokenResult,
+} from './auth.ts'
 export type { Clock, RandomSource } from './clock.ts'
 export {
   type CloseAction,
@@ -8,20 +15,35 @@ export {
 } from './close-codes.ts'
 export { type Codec, jsonCodec, rawCodec } from './codec.ts'
 export type { ConnectionState } from './connection-state.ts'
-export type { MessageHandler, RequestOptions } from './dispatch.ts'
+export type { MessageHandler } from './dispatch.ts'
 export { RemoteError, SocketError, type SocketErrorCode, UnauthorizedError } from './errors.ts'
-export type {
-  ReconnectReason,
-  SocketEventName,
-  SocketEvents,
-  SocketSnapshot,
-  SocketStats,
+export {
+  initialSnapshot,
+  type ReconnectReason,
+  type SocketEventName,
+  type SocketEvents,
+  type SocketSnapshot,
+  type SocketStats,
 } from './events.ts'
-export type { HeartbeatOptions } from './heartbeat.ts'
+export { type HeartbeatOptions, heartbeat } from './heartbeat.ts'
 export { consoleLogger, type Logger, silentLogger } from './logger.ts'
 export type { NetworkSignal, NetworkSource } from './network.ts'
 export type { SocketOptions, UrlProvider } from './options.ts'
+export type {
+  AttemptReason,
+  Feature,
+  Handshake,
+  HandshakeContext,
+  Part,
+  PartHost,
+} from './part.ts'
 export { ReconnectingSocket, type SendResult } from './reconnecting-socket.ts'
+export {
+  type RequestOptions,
+  type RequestsOptions,
+  type RequestsPart,
+  requests,
+} from './requests.ts'
 export {
   type BackoffOptions,
   exponentialBackoff,

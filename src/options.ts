@@ -1,12 +1,13 @@
-import { type AuthOptions, PROTOCOL_TOKEN, type ResolvedAuth, resolveAuth } from './auth.ts'
+import { checkFunction, checkNumbers, PROTOCOL_TOKEN } from './check.ts'
 import { type Clock, type RandomSource, systemClock } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import { type Codec, jsonCodec } from './codec.ts'
 import { withDefaults } from './defaults.ts'
-import { checkKeys, checkOneOf, invalidOption, SocketError } from './errors.ts'
-import type { HeartbeatOptions } from './heartbeat.ts'
+import { checkKeys, checkOneOf, describeValue, invalidOption, SocketError } from './errors.ts'
 import { type Logger, silentLogger } from './logger.ts'
 import { browserNetwork, type NetworkSource } from './network.ts'
+import type { Feature } from './part.ts'
+import type { RequestsPart } from './requests.ts'
 import {
   type BackoffOptions,
   DEFAULT_BACKOFF,
@@ -87,27 +88,26 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
    */
   highWaterMarkBytes?: number
   /**
-   * Ping/pong liveness checks; needs a server that answers (`$ping` → `$pong` by default).
-   * `true` uses the defaults.
-   * @default false
+   * Ping/pong liveness checks, `heartbeat({ intervalMs })`; needs a server that answers
+   * (`$ping` → `$pong` by default).
+   * @default undefined (no heartbeat)
    */
-  heartbeat?: boolean | HeartbeatOptions
+  heartbeat?: Feature
   /**
-   * A token provider, called before every attempt.
+   * A token provider called before every attempt, `auth({ getToken })`.
    * @default undefined (no auth)
    */
-  auth?: AuthOptions
+  auth?: Feature
+  /**
+   * Request/response for `request()`, `requests({ timeoutMs })`.
+   * @default undefined (`request()` rejects with `INVALID_OPTIONS`)
+   */
+  requests?: Feature<RequestsPart>
   /**
    * Encodes and decodes envelopes.
    * @default jsonCodec
    */
   codec?: Codec
-  /**
-   * Default milliseconds a `request()` waits for its response; `Infinity` waits for ever
-   * (until the response, an abort, or `close()`).
-   * @default 10000
-   */
-  requestTimeoutMs?: number
   /**
    * Inbound frames larger than this many bytes are dropped with `DECODE_FAILED` before they
    * are decoded. It spares the decoder and your handlers, not memory: the platform reads a
@@ -155,13 +155,9 @@ export interface ResolvedOptions {
   shouldReconnect: ((close: CloseInfo) => boolean | undefined) | undefined
   queue: Required<QueueOptions> | false
   highWaterMarkBytes: number
-  heartbeat:
-    | (Required<Omit<HeartbeatOptions, 'ping' | 'isPong'>> &
-        Pick<HeartbeatOptions, 'ping' | 'isPong'>)
-    | false
-  auth: ResolvedAuth | undefined
+  /** The features, in the order their parts run at every open (`auth` first). */
+  features: Feature[]
   codec: Codec
-  requestTimeoutMs: number
   maxMessageBytes: number
   validate: SchemaValidators<UntypedSchema>
   network: NetworkSource | null
@@ -178,34 +174,8 @@ export const DEFAULTS = {
   connectTimeoutMs: 10_000,
   queue: { maxMessages: Infinity, maxBytes: 16 * 1024 * 1024, ttlMs: 0, overflow: 'drop-oldest' },
   highWaterMarkBytes: 1024 * 1024,
-  heartbeat: { intervalMs: 25_000, timeoutMs: 10_000, probeTimeoutMs: 3000 },
-  requestTimeoutMs: 10_000,
   maxMessageBytes: Infinity,
 } as const
-
-// Number options for which 0 makes sense (no minimum uptime, queue behind any buffered byte,
-// keep queued messages forever); every other number must be at least 1.
-const ZERO_ALLOWED = ['minUptimeMs', 'highWaterMarkBytes', 'ttlMs']
-
-/**
- * Checks each option of `values` that has a number default in `defaults`. `Infinity` means
- * what it says ("no limit", "no timeout"), unless `finite` is given: then it is refused,
- * and `finite` tells the user what to do instead.
- */
-function checkNumbers(prefix: string, values: object, defaults: object, finite?: string): void {
-  for (const [key, fallback] of Object.entries(defaults)) {
-    const value = (values as Record<string, unknown>)[key]
-    const min = ZERO_ALLOWED.includes(key) ? 0 : 1
-    if (
-      typeof fallback === 'number' &&
-      (typeof value !== 'number' || !(value >= min) || (finite && value === Infinity))
-    ) {
-      throw invalidOption(
-        `${prefix}${key} must be a ${finite ? 'finite ' : ''}number >= ${min} (got ${String(value)})${finite ? `; ${finite}` : ''}`,
-      )
-    }
-  }
-}
 
 /** Every key of `T`, and only those: the compiler checks the object, `Object.keys` lists it. */
 const keysOf = <T>(keys: { [K in keyof T]-?: 0 }): string[] => Object.keys(keys)
@@ -224,8 +194,8 @@ const OPTION_KEYS = keysOf<SocketOptions>({
   highWaterMarkBytes: 0,
   heartbeat: 0,
   auth: 0,
+  requests: 0,
   codec: 0,
-  requestTimeoutMs: 0,
   maxMessageBytes: 0,
   validate: 0,
   network: 0,
@@ -233,18 +203,13 @@ const OPTION_KEYS = keysOf<SocketOptions>({
   random: 0,
   logger: 0,
 })
-const HEARTBEAT_KEYS = keysOf<HeartbeatOptions>({
-  intervalMs: 0,
-  timeoutMs: 0,
-  probeTimeoutMs: 0,
-  ping: 0,
-  isPong: 0,
-})
-
-function checkFunction(name: string, value: unknown): void {
-  if (value !== undefined && typeof value !== 'function')
-    throw invalidOption(`${name} must be a function`)
+/** Where the options of 0.1 went: a hint instead of "unknown option". */
+const MOVED: Record<string, string> = {
+  requestTimeoutMs: 'requests: requests({ timeoutMs })',
 }
+
+/** The features, in the order their parts run at every open: `$auth` is the first frame. */
+const FEATURES = ['auth', 'heartbeat', 'requests'] as const
 
 const baseUrl = (): unknown => (globalThis as { location?: { href?: unknown } }).location?.href
 
@@ -267,10 +232,23 @@ export function checkUrl(url: string | URL): string {
 
 export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {}): ResolvedOptions {
   if (typeof o !== 'object' || o === null) throw invalidOption('options must be an object')
+  for (const key in MOVED) {
+    if (key in o) throw invalidOption(`${key} has moved: pass ${MOVED[key]}`)
+  }
   // A misspelt option would otherwise be silently ignored, and its default used instead.
   checkKeys('', o, OPTION_KEYS)
   checkKeys('queue.', o.queue, Object.keys(DEFAULTS.queue))
-  checkKeys('heartbeat.', o.heartbeat, HEARTBEAT_KEYS)
+  const features: Feature[] = []
+  for (const name of FEATURES) {
+    const value = o[name]
+    if (value === undefined) continue
+    if ((value as Partial<Feature>)?.feature !== name) {
+      throw invalidOption(
+        `${name} must be made by ${name}() from 'resilient-socket', e.g. ${name}: ${name}(${name === 'auth' ? '{ getToken }' : ''}) (got ${describeValue(value)})`,
+      )
+    }
+    features.push(value as Feature)
+  }
   if (typeof o.retry !== 'function') checkKeys('retry.', o.retry, Object.keys(DEFAULT_BACKOFF))
   const WebSocket = o.WebSocket ?? (globalThis as { WebSocket?: WebSocketConstructor }).WebSocket
   if (typeof WebSocket !== 'function') {
@@ -296,27 +274,6 @@ export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {})
     checkNumbers('queue.', queue, DEFAULTS.queue)
     checkOneOf('queue.overflow', queue.overflow, ['drop-oldest', 'drop-newest', 'reject'])
   }
-  // `heartbeat: true` has no fields of its own: it takes every default.
-  const heartbeat =
-    !!o.heartbeat &&
-    withDefaults(DEFAULTS.heartbeat as HeartbeatOptions, o.heartbeat as HeartbeatOptions)
-  if (heartbeat) {
-    checkNumbers(
-      'heartbeat.',
-      heartbeat,
-      DEFAULTS.heartbeat,
-      'to turn the heartbeat off, pass heartbeat: false',
-    )
-    checkFunction('heartbeat.ping', heartbeat.ping)
-    checkFunction('heartbeat.isPong', heartbeat.isPong)
-    // A custom ping needs its own way to recognise the pong.
-    if (!heartbeat.ping !== !heartbeat.isPong) {
-      throw invalidOption(
-        'heartbeat: pass both ping and isPong (to recognise its pong), or neither',
-      )
-    }
-  }
-
   const codec = o.codec ?? jsonCodec
   if (typeof codec?.encode !== 'function' || typeof codec.decode !== 'function') {
     throw invalidOption('codec must have encode(envelope) and decode(data) functions')
@@ -332,8 +289,7 @@ export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {})
     retry: typeof o.retry === 'function' ? o.retry : exponentialBackoff(o.retry ?? {}, random),
     shouldReconnect: o.shouldReconnect,
     queue,
-    heartbeat,
-    auth: o.auth === undefined ? undefined : resolveAuth(o.auth),
+    features,
     codec,
     validate: (o.validate ?? {}) as SchemaValidators<UntypedSchema>,
     network,

@@ -1,5 +1,5 @@
 import type { StandardSchemaV1 } from '@standard-schema/spec'
-import type { RequestOptions } from './dispatch.ts'
+import type { RequestOptions } from './requests.ts'
 
 /**
  * Describes the messages of an application, from the client's point of view:

@@ -1,20 +1,15 @@
 import { useSyncExternalStore } from 'react'
-import type { ReconnectingSocket, SocketSchema, SocketSnapshot } from '../index.ts'
+import {
+  initialSnapshot,
+  type ReconnectingSocket,
+  type SocketSchema,
+  type SocketSnapshot,
+} from '../index.ts'
 
 // What the server renders, and what the first client render uses while hydrating, so the two
 // match: a socket that has not connected yet. Module-level and frozen, so it is one constant
 // object, as `useSyncExternalStore` requires of a server snapshot.
-const SERVER_SNAPSHOT: SocketSnapshot = Object.freeze({
-  state: 'idle',
-  attempt: 0,
-  nextRetryAt: null,
-  online: true,
-  rttMs: null,
-  pongDeadlineAt: null,
-  queuedMessages: 0,
-  lastClose: null,
-  lastError: null,
-})
+const SERVER_SNAPSHOT: SocketSnapshot = initialSnapshot()
 
 /**
  * The socket's current {@link SocketSnapshot} — `state`, `attempt`, `nextRetryAt`, `rttMs`,

@@ -60,7 +60,7 @@ function sameDeps(a: DependencyList, b: DependencyList): boolean {
  *
  * When the socket is replaced. `options` are read when the socket is created; a new
  * options object on the next render (an inline literal) changes nothing, so it is fine to
- * write them inline. Callbacks inside them (`auth.getToken`, `shouldReconnect`, …) are those
+ * write them inline. Callbacks inside them (`getToken` of `auth()`, `shouldReconnect`, …) are those
  * of the render that created the socket: read changing values through a ref, or list them in
  * `deps`. A new socket is created when `url` changes (compared as a string; a URL function is
  * never compared, the latest one is called on every attempt) or when a value in `deps`
@@ -76,7 +76,7 @@ function sameDeps(a: DependencyList, b: DependencyList): boolean {
  * @example
  * ```tsx
  * const socket = useSocket<ChatSchema>(`wss://example.com/rooms/${room}`, {
- *   heartbeat: true,
+ *   heartbeat: heartbeat(),
  *   transferQueue: false, // a message typed in one room must not land in the next
  * })
  * const state = useSocketState(socket, (s) => s.state)

@@ -1,0 +1,61 @@
+import { type Codec, checkEnvelope, jsonCodec, protocolEnvelope, rawCodec } from './codec.ts'
+import { describeValue, SocketError } from './errors.ts'
+import { type Envelope, frameBytes, type MessageData } from './wire.ts'
+
+/**
+ * What an inbound frame is, for the socket: its envelope; `undefined` for a frame that is not
+ * one (binary, or undecodable: `message` listeners still get it as is); or `null` for a frame
+ * that goes to nobody (larger than `maxBytes`, or one of the protocol's own that is
+ * malformed). Every failure is handed to `report` as `DECODE_FAILED`.
+ */
+export function decodeInbound(
+  data: MessageData,
+  codec: Codec,
+  maxBytes: number,
+  report: (error: SocketError) => void,
+): Envelope | undefined | null {
+  if (maxBytes !== Number.POSITIVE_INFINITY && tooLarge(data, maxBytes)) {
+    report(
+      new SocketError('DECODE_FAILED', `inbound frame larger than maxMessageBytes (${maxBytes})`),
+    )
+    return null
+  }
+  try {
+    return decode(data, codec)
+  } catch (error) {
+    report(
+      error instanceof SocketError
+        ? error
+        : new SocketError('DECODE_FAILED', describeValue(error), { cause: error }),
+    )
+    return isProtocolFrame(data) ? null : undefined
+  }
+}
+
+/**
+ * The codec's envelope, checked unless it is the default codec (which checks its own), or
+ * the protocol envelope in a frame a custom codec did not recognise, so that a `$ping`
+ * echo or a `$pong` never reaches application code whatever the codec.
+ */
+function decode(data: MessageData, codec: Codec): Envelope | undefined {
+  const decoded = codec.decode(data)
+  if (codec === jsonCodec) return decoded
+  if (decoded !== undefined) return checkEnvelope(decoded)
+  return codec === rawCodec ? undefined : protocolEnvelope(data)
+}
+
+/** Whether an undecodable frame is one of the protocol's own (`{"type":"$…`). */
+function isProtocolFrame(data: MessageData): boolean {
+  try {
+    return protocolEnvelope(data) !== undefined
+  } catch {
+    return true // a malformed protocol envelope: reported, delivered nowhere
+  }
+}
+
+function tooLarge(data: MessageData, max: number): boolean {
+  if (typeof data !== 'string') return frameBytes(data) > max
+  // UTF-8 is never shorter than the UTF-16 length, nor longer than three times it.
+  if (data.length > max) return true
+  return data.length * 3 > max && frameBytes(data) > max
+}
