@@ -6,9 +6,15 @@
  */
 import { randomUUID } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import type { SessionStore, StoreEvent } from '../../server/index.ts'
+import type { LoggedFrame, SessionStore, StoreEvent } from '../../server/index.ts'
 
 const LIMITS = { maxFrames: 1000, maxBytes: 1024 * 1024 }
+
+async function seqs(store: SessionStore, sid: string): Promise<number[]> {
+  const frames = await store.read(sid, 0, 100)
+  if (frames === 'gone') throw new Error(`session ${sid} is gone`)
+  return frames.map((f) => f.seq)
+}
 
 async function eventually<T>(
   read: () => Promise<T>,
@@ -84,7 +90,7 @@ export function sessionStoreContract(
       expect(seqs).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
       const after = await store.read(sid, 15, 100)
       expect(after).not.toBe('gone')
-      expect((after as { seq: number }[]).map((f) => f.seq)).toEqual([16, 17, 18, 19, 20])
+      expect((after as readonly LoggedFrame[]).map((f) => f.seq)).toEqual([16, 17, 18, 19, 20])
       expect(await store.read(sid, 0, 3)).toHaveLength(3)
       expect(await store.read(sid, 20, 10)).toEqual([])
       expect(await store.read(randomUUID(), 0, 10)).toBe('gone')
@@ -118,13 +124,9 @@ export function sessionStoreContract(
       for (let i = 0; i < 5; i++) await store.append(sid, `{"type":"n","data":${i}}`, LIMITS)
       expect(await store.ack(sid, 1, 6)).toBe('beyond')
       expect(await store.ack(sid, 1, 3)).toBe('ok')
-      expect(((await store.read(sid, 0, 100)) as { seq: number }[]).map((f) => f.seq)).toEqual([
-        4, 5,
-      ])
+      expect(await seqs(store, sid)).toEqual([4, 5])
       expect(await store.ack(sid, 1, 2)).toBe('ok')
-      expect(((await store.read(sid, 0, 100)) as { seq: number }[]).map((f) => f.seq)).toEqual([
-        4, 5,
-      ])
+      expect(await seqs(store, sid)).toEqual([4, 5])
       await store.attach(sid, 'ann')
       expect(await store.ack(sid, 1, 5)).toBe('fenced')
       expect(await store.attach(sid, 'ann')).toMatchObject({ out: 5, acked: 3 })
