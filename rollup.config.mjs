@@ -73,6 +73,21 @@ const typescriptPlugin = () =>
     },
   })
 
+// `resilient-socket/server`: Node only. The client's shared words it imports (wire, codec,
+// errors) are bundled in, so it loads no browser entry; node: built-ins stay imports.
+const serverEntry = { server: 'server/index.ts' }
+const isNodeBuiltin = (id) => id.startsWith('node:')
+const serverTypescriptPlugin = () =>
+  typescript({
+    tsconfig: './server/tsconfig.build.json',
+    compilerOptions: {
+      declaration: false,
+      declarationMap: false,
+      sourceMap: true,
+      inlineSources: true,
+    },
+  })
+
 /** @type {import('rollup').RollupOptions[]} */
 export default [
   // ESM + CJS for `resilient-socket` and `resilient-socket/react`.
@@ -136,6 +151,38 @@ export default [
         includeExternal: ['@standard-schema/spec'],
       }),
     ],
+    output: [
+      { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts' },
+      { dir: 'dist', format: 'es', entryFileNames: '[name].d.cts' },
+    ],
+  },
+
+  {
+    input: serverEntry,
+    external: isNodeBuiltin,
+    plugins: [serverTypescriptPlugin()],
+    output: [
+      {
+        dir: 'dist',
+        format: 'es',
+        entryFileNames: '[name].js',
+        sourcemap: true,
+        generatedCode: 'es2015',
+      },
+      {
+        dir: 'dist',
+        format: 'cjs',
+        entryFileNames: '[name].cjs',
+        exports: 'named',
+        sourcemap: true,
+        generatedCode: 'es2015',
+      },
+    ],
+  },
+  {
+    input: serverEntry,
+    external: isNodeBuiltin,
+    plugins: [dts({ tsconfig: './server/tsconfig.build.json' })],
     output: [
       { dir: 'dist', format: 'es', entryFileNames: '[name].d.ts' },
       { dir: 'dist', format: 'es', entryFileNames: '[name].d.cts' },
