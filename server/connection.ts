@@ -53,6 +53,7 @@ type Step = () => Promise<void> | void
 const READ_BATCH = 256
 const MAX_SID_LENGTH = 128
 const INTERNAL_MESSAGE = 'internal error'
+const UNDELIVERABLE = new Set(['CLOSED', 'UNACKED_LIMIT', 'SESSION_GONE'])
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -265,7 +266,7 @@ export class Connection<U> {
     }
     if (this.#mode !== 'reliable') {
       // Handlers run concurrently here: nothing waits on their outcome.
-      void this.#dispatch(envelope, undefined)
+      this.#dispatch(envelope, undefined).catch((error: unknown) => this.#fail(error))
       return
     }
     if (!isSeq(seq)) return this.close(CLOSE_PROTOCOL, 'bad seq')
@@ -294,9 +295,8 @@ export class Connection<U> {
     const answer = async (): Promise<void> => {
       if (id === undefined) return
       const type = isRecord(parsed) && typeof parsed.type === 'string' ? parsed.type : ''
-      await this.#emit(
+      await this.#respond(
         JSON.stringify({ type, re: id, error: { code: 'DECODE_FAILED', message } }),
-        'response',
       )
     }
     if (this.#mode !== 'reliable') return answer()
@@ -375,8 +375,18 @@ export class Connection<U> {
       requestId: { value: envelope.id },
     })
     if (envelope.id === undefined) return this.#event(envelope, ctx)
-    const body = await this.#answer(envelope, envelope.id, ctx)
-    await this.#emit(body, 'response')
+    await this.#respond(await this.#answer(envelope, envelope.id, ctx))
+  }
+
+  async #respond(body: string): Promise<void> {
+    try {
+      await this.#emit(body, 'response')
+    } catch (error) {
+      // The answer had nowhere to go: the socket closed meanwhile (the client resends an
+      // idempotent request, answered from the cache), or it did not fit and the socket was
+      // closed with 4008 for it. Either way the client hears of it; nothing to report.
+      if (!(error instanceof ServerError) || !UNDELIVERABLE.has(error.code)) throw error
+    }
   }
 
   async #event({ type, data }: Envelope, ctx: MessageContext<U>): Promise<void> {

@@ -157,3 +157,36 @@ describe('companion: hostile frames (plain mode)', () => {
     expect(client.frames).toHaveLength(1)
   })
 })
+
+describe('companion: late answers', () => {
+  it('a response ready after the client left goes nowhere, quietly (no crash, no unhandled rejection)', async () => {
+    let release!: () => void
+    const gate = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    let finished = false
+    const companion = await startCompanion({
+      handlers: {
+        slow: async () => {
+          await gate
+          finished = true
+          return 'late'
+        },
+      },
+    })
+    const client = await connect(companion.url)
+    client.send({ type: 'slow', id: 'r' })
+    client.send({ type: '$ping', id: 'p' })
+    await client.nextOf('$pong')
+    client.terminate()
+    await until(() => [...companion.server.connections()].length === 0)
+    release()
+    await until(() => finished)
+    // A tick for the response to be attempted, then the server must still serve.
+    await new Promise((resolve) => setTimeout(resolve, 10))
+    const next = await connect(companion.url)
+    next.send({ type: '$ping', id: 'q' })
+    await next.nextOf('$pong')
+    expect(companion.errors).toEqual([])
+  })
+})
