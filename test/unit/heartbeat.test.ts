@@ -2,6 +2,7 @@ import { describe, expect, it, vi } from 'vitest'
 import {
   fromDelays,
   type HeartbeatOptions,
+  heartbeat,
   ReconnectingSocket,
   SocketError,
   type SocketEvents,
@@ -18,17 +19,29 @@ const RETRY_MS = 250
 
 const harness = unitHarness()
 
-function setup(heartbeat: SocketOptions['heartbeat'] = {}, options: SocketOptions = {}) {
+/**
+ * Options on top of this file's short interval and timeout; `'defaults'` for `heartbeat()`
+ * with the library's own, `'none'` for a socket without the option.
+ */
+function setup(
+  heartbeatOptions: HeartbeatOptions | 'defaults' | 'none' = {},
+  options: SocketOptions = {},
+) {
   const fake = fakeWebSocketFactory()
   const socket = new ReconnectingSocket(URL, {
     WebSocket: fake.WebSocket,
     network: false,
     autoConnect: false,
     retry: fromDelays([RETRY_MS], { repeatLast: true }),
-    heartbeat:
-      typeof heartbeat === 'object'
-        ? { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, ...heartbeat }
-        : heartbeat,
+    ...(heartbeatOptions === 'none'
+      ? {}
+      : {
+          heartbeat: heartbeat(
+            heartbeatOptions === 'defaults'
+              ? {}
+              : { intervalMs: INTERVAL_MS, timeoutMs: TIMEOUT_MS, ...heartbeatOptions },
+          ),
+        }),
     ...options,
   })
   harness.track(socket)
@@ -166,8 +179,8 @@ describe('pings', () => {
     expect(socket.state).toBe('open')
   })
 
-  it('heartbeat: true pings after 25 s of silence and waits 10 s for the pong', () => {
-    const { open, socket } = setup(true)
+  it('heartbeat() pings after 25 s of silence and waits 10 s for the pong', () => {
+    const { open, socket } = setup('defaults')
     const ws = open()
     vi.advanceTimersByTime(24_999)
     expect(ws.sent).toEqual([])
@@ -181,7 +194,7 @@ describe('pings', () => {
   })
 
   it('is off by default: no timer and no ping on an idle open connection', () => {
-    const { open } = setup(false)
+    const { open } = setup('none')
     const ws = open()
     expect(vi.getTimerCount()).toBe(0)
     vi.advanceTimersByTime(10 * 60_000)
@@ -651,11 +664,15 @@ describe('options', () => {
     ['ping without isPong', { ping: () => 'ping' }],
     ['isPong without ping', { isPong: () => true }],
     ['ping not a function', { ping: 'ping' as never, isPong: () => true }],
-  ])('throws INVALID_OPTIONS at construction for %s', (_, heartbeat) => {
+  ])('heartbeat() throws INVALID_OPTIONS for %s, before any socket exists', (_, options) => {
     const fake = fakeWebSocketFactory()
     let caught: unknown
     try {
-      new ReconnectingSocket(URL, { WebSocket: fake.WebSocket, network: false, heartbeat })
+      new ReconnectingSocket(URL, {
+        WebSocket: fake.WebSocket,
+        network: false,
+        heartbeat: heartbeat(options),
+      })
     } catch (error) {
       caught = error
     }

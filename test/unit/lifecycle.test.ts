@@ -1,6 +1,8 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  auth,
   exponentialBackoff,
+  heartbeat,
   type Logger,
   ReconnectingSocket,
   type SocketEventName,
@@ -221,7 +223,6 @@ describe('construction', () => {
     [{ maxAttempts: 0 }, /maxAttempts must be a number >= 1 \(got 0\)/],
     [{ minUptimeMs: -1 }, /minUptimeMs must be a number >= 0 \(got -1\)/],
     [{ connectTimeoutMs: 0 }, /connectTimeoutMs must be a number >= 1 \(got 0\)/],
-    [{ heartbeat: { intervalMs: Number.POSITIVE_INFINITY } }, /intervalMs must be a finite number/],
     [{ minUptimeMs: Number.NaN }, /minUptimeMs .*\(got NaN\)/],
     [{ retry: { factor: 0.5 } }, /factor >= 1 .*factor=0\.5/],
     [{ retry: { initialDelayMs: 10_000, maxDelayMs: 1000 } }, /initialDelayMs <= maxDelayMs/],
@@ -231,22 +232,9 @@ describe('construction', () => {
     [{ shouldReconnect: 'yes' }, /shouldReconnect must be a function/],
     [{ random: 0.5 }, /random must be a function/],
     [{ network: { target: {} } }, /network\.target must be an EventTarget/],
-    [{ heartbeat: { ping: () => 'p' } }, /pass both ping and isPong/],
     [
       { codec: { encode: JSON.stringify } },
       /codec must have encode\(envelope\) and decode\(data\)/,
-    ],
-    [
-      { auth: { getToken: (): string => 't', timeoutMs: 0 } },
-      /auth\.timeoutMs must be a number >= 1, or Infinity for no limit \(got 0\)/,
-    ],
-    [
-      { auth: { getToken: (): string => 't', timeoutMs: Number.NaN } },
-      /auth\.timeoutMs .*\(got NaN\)/,
-    ],
-    [
-      { auth: { getToken: (): string => 't', renewBeforeMs: -1 } },
-      /auth\.renewBeforeMs must be a finite number >= 0/,
     ],
   ])('throws INVALID_OPTIONS with a helpful message for %o', (options, message) => {
     const factory = fakeWebSocketFactory()
@@ -261,6 +249,33 @@ describe('construction', () => {
       message,
     )
     expect(factory.sockets).toHaveLength(0)
+  })
+
+  // Feature options are checked by their factories, before any socket exists.
+  it.each<[string, () => unknown, RegExp]>([
+    [
+      'heartbeat({ intervalMs: Infinity })',
+      () => heartbeat({ intervalMs: Number.POSITIVE_INFINITY }),
+      /intervalMs must be a finite number/,
+    ],
+    ['heartbeat({ ping })', () => heartbeat({ ping: () => 'p' }), /pass both ping and isPong/],
+    [
+      'auth({ timeoutMs: 0 })',
+      () => auth({ getToken: (): string => 't', timeoutMs: 0 }),
+      /auth\.timeoutMs must be a number >= 1, or Infinity for no limit \(got 0\)/,
+    ],
+    [
+      'auth({ timeoutMs: NaN })',
+      () => auth({ getToken: (): string => 't', timeoutMs: Number.NaN }),
+      /auth\.timeoutMs .*\(got NaN\)/,
+    ],
+    [
+      'auth({ renewBeforeMs: -1 })',
+      () => auth({ getToken: (): string => 't', renewBeforeMs: -1 }),
+      /auth\.renewBeforeMs must be a finite number >= 0/,
+    ],
+  ])('%s throws INVALID_OPTIONS with a helpful message', (_, make, message) => {
+    expectSocketError(make, 'INVALID_OPTIONS', message)
   })
 
   it('throws INVALID_OPTIONS when options is not an object', () => {
@@ -1180,12 +1195,12 @@ describe('close() in each state leaves nothing behind', () => {
     const token = deferred<string>()
     let context: TokenContext | undefined
     const h = setup({
-      auth: {
+      auth: auth({
         getToken: (ctx) => {
           context = ctx
           return token.promise
         },
-      },
+      }),
     })
     h.socket.connect()
     await settle()

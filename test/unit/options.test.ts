@@ -1,6 +1,16 @@
 import { describe, expect, it } from 'vitest'
 import { checkKeys, describeValue } from '../../src/errors.ts'
-import { type AuthOptions, ReconnectingSocket, type SocketOptions } from '../../src/index.ts'
+import {
+  type AuthOptions,
+  auth,
+  type HeartbeatOptions,
+  heartbeat,
+  ReconnectingSocket,
+  type RequestsOptions,
+  requests,
+  SocketError,
+  type SocketOptions,
+} from '../../src/index.ts'
 import { fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
 import { expectSocketError } from '../helpers/unit-harness.ts'
 
@@ -30,21 +40,39 @@ describe('unknown option keys', () => {
     [{ protocol: 'chat' }, 'unknown option protocol; did you mean protocols?'],
     [{ queue: { ttl: 1000 } }, 'unknown option queue.ttl; did you mean ttlMs?'],
     [{ queue: { maxMessage: 5 } }, 'unknown option queue.maxMessage; did you mean maxMessages?'],
+  ])('%o is refused with the closest valid name', (options, message) => {
+    expectSocketError(() => create(options), 'INVALID_OPTIONS', message)
+  })
+
+  // The feature factories check their own keys, when they are called.
+  it.each<[string, () => unknown, string]>([
     [
-      { heartbeat: { interval: 5000 } },
+      'heartbeat({ interval })',
+      () => heartbeat({ interval: 5000 } as HeartbeatOptions),
       'unknown option heartbeat.interval; did you mean intervalMs?',
     ],
-    [{ heartbeat: { timeout: 5000 } }, 'unknown option heartbeat.timeout; did you mean timeoutMs?'],
     [
-      { auth: { getToken, placment: 'query' } },
+      'heartbeat({ timeout })',
+      () => heartbeat({ timeout: 5000 } as HeartbeatOptions),
+      'unknown option heartbeat.timeout; did you mean timeoutMs?',
+    ],
+    [
+      'auth({ placment })',
+      () => auth({ getToken, placment: 'query' } as AuthOptions),
       'unknown option auth.placment; did you mean placement?',
     ],
     [
-      { auth: { getToken, renewBefore: 1000 } },
+      'auth({ renewBefore })',
+      () => auth({ getToken, renewBefore: 1000 } as AuthOptions),
       'unknown option auth.renewBefore; did you mean renewBeforeMs?',
     ],
-  ])('%o is refused with the closest valid name', (options, message) => {
-    expectSocketError(() => create(options), 'INVALID_OPTIONS', message)
+    [
+      'requests({ timeout })',
+      () => requests({ timeout: 1000 } as RequestsOptions),
+      'unknown option requests.timeout; did you mean timeoutMs?',
+    ],
+  ])('%s is refused with the closest valid name', (_, make, message) => {
+    expectSocketError(make, 'INVALID_OPTIONS', message)
   })
 
   it('lists the valid names when nothing is close', () => {
@@ -76,15 +104,15 @@ describe('unknown option keys', () => {
       shouldReconnect: () => undefined,
       queue: { maxMessages: 10, maxBytes: 100, ttlMs: 10, overflow: 'reject' },
       highWaterMarkBytes: 10,
-      heartbeat: {
+      heartbeat: heartbeat({
         intervalMs: 10,
         timeoutMs: 10,
         probeTimeoutMs: 10,
         ping: () => 'p',
         isPong: () => true,
-      },
-      auth: { getToken, placement: 'query', param: 'p', timeoutMs: 10, renewBeforeMs: 10 },
-      requestTimeoutMs: 10,
+      }),
+      auth: auth({ getToken, placement: 'query', param: 'p', timeoutMs: 10, renewBeforeMs: 10 }),
+      requests: requests({ timeoutMs: 10 }),
       maxMessageBytes: 10,
       validate: {},
       clock: { now: () => 0, setTimeout: () => 0, clearTimeout: () => {} },
@@ -95,7 +123,9 @@ describe('unknown option keys', () => {
     expect(() =>
       create({
         queue: { ttlMs: undefined },
-        heartbeat: { intervalMs: undefined },
+        heartbeat: heartbeat({ intervalMs: undefined }),
+        auth: undefined,
+        requests: requests({ timeoutMs: undefined }),
         codec: undefined,
       }),
     ).not.toThrow()
@@ -116,7 +146,7 @@ describe('unknown option keys', () => {
       WebSocket: fake.WebSocket,
       network: false,
       autoConnect: false,
-      auth: manager,
+      auth: auth(manager),
     })
     socket.connect()
     for (let i = 0; i < 20; i++) await Promise.resolve()
@@ -125,8 +155,8 @@ describe('unknown option keys', () => {
     socket.close()
   })
 
-  it('ignores heartbeat: true, queue: false and a retry function', () => {
-    expect(() => create({ heartbeat: true, queue: false, retry: () => 1000 })).not.toThrow()
+  it('ignores queue: false and a retry function', () => {
+    expect(() => create({ queue: false, retry: () => 1000 })).not.toThrow()
   })
 
   it('checkKeys can be used for any options object', () => {
@@ -142,28 +172,106 @@ describe('unknown option keys', () => {
 describe('durations: Infinity means what it says', () => {
   it.each([
     ['connectTimeoutMs', { connectTimeoutMs: Infinity }],
-    ['requestTimeoutMs', { requestTimeoutMs: Infinity }],
+    ['requests.timeoutMs', { requests: requests({ timeoutMs: Infinity }) }],
     ['minUptimeMs', { minUptimeMs: Infinity }],
     ['queue.ttlMs', { queue: { ttlMs: Infinity } }],
-    ['auth.timeoutMs', { auth: { getToken, timeoutMs: Infinity } }],
+    ['auth.timeoutMs', { auth: auth({ getToken, timeoutMs: Infinity }) }],
   ])('%s: Infinity is accepted', (_, options) => {
     expect(() => create(options)).not.toThrow()
   })
 
   it.each([
     [{ connectTimeoutMs: 0 }, 'connectTimeoutMs must be a number >= 1 (got 0)'],
-    [{ requestTimeoutMs: Number.NaN }, 'requestTimeoutMs must be a number >= 1 (got NaN)'],
     [{ connectTimeoutMs: '5000' }, 'connectTimeoutMs must be a number >= 1 (got 5000)'],
-    [
-      { heartbeat: { intervalMs: Infinity } },
-      'heartbeat.intervalMs must be a finite number >= 1 (got Infinity); to turn the heartbeat off, pass heartbeat: false',
-    ],
-    [
-      { auth: { getToken, timeoutMs: -1 } },
-      'auth.timeoutMs must be a number >= 1, or Infinity for no limit (got -1)',
-    ],
   ])('%o is refused, saying what is allowed', (options, message) => {
     expectSocketError(() => create(options), 'INVALID_OPTIONS', message)
+  })
+
+  it.each<[string, () => unknown, string]>([
+    [
+      'requests({ timeoutMs: NaN })',
+      () => requests({ timeoutMs: Number.NaN }),
+      'requests.timeoutMs must be a number >= 1 (got NaN)',
+    ],
+    [
+      'heartbeat({ intervalMs: Infinity })',
+      () => heartbeat({ intervalMs: Infinity }),
+      'heartbeat.intervalMs must be a finite number >= 1 (got Infinity); to turn the heartbeat off, leave the option out',
+    ],
+    [
+      'auth({ timeoutMs: -1 })',
+      () => auth({ getToken, timeoutMs: -1 }),
+      'auth.timeoutMs must be a number >= 1, or Infinity for no limit (got -1)',
+    ],
+  ])('%s is refused by the factory, saying what is allowed', (_, make, message) => {
+    expectSocketError(make, 'INVALID_OPTIONS', message)
+  })
+})
+
+describe('features are made by their factories', () => {
+  it.each<[string, Record<string, unknown>, string]>([
+    [
+      'heartbeat: true',
+      { heartbeat: true },
+      "heartbeat must be made by heartbeat() from 'resilient-socket', e.g. heartbeat: heartbeat() (got true)",
+    ],
+    [
+      'heartbeat: false',
+      { heartbeat: false },
+      "heartbeat must be made by heartbeat() from 'resilient-socket', e.g. heartbeat: heartbeat() (got false)",
+    ],
+    [
+      'a heartbeat options object',
+      { heartbeat: { intervalMs: 5000 } },
+      'heartbeat must be made by heartbeat() from \'resilient-socket\', e.g. heartbeat: heartbeat() (got {"intervalMs":5000})',
+    ],
+    [
+      'an auth options object',
+      { auth: { getToken } },
+      "auth must be made by auth() from 'resilient-socket', e.g. auth: auth({ getToken }) (got an object without a message)",
+    ],
+    [
+      'a requests options object',
+      { requests: { timeoutMs: 1000 } },
+      'requests must be made by requests() from \'resilient-socket\', e.g. requests: requests() (got {"timeoutMs":1000})',
+    ],
+    [
+      'a feature under the wrong key',
+      { auth: heartbeat() },
+      "auth must be made by auth() from 'resilient-socket'",
+    ],
+  ])('%s throws INVALID_OPTIONS naming the factory', (_, options, message) => {
+    const error = expectSocketError(() => create(options), 'INVALID_OPTIONS')
+    expect(error.message).toContain(message)
+  })
+
+  it('requestTimeoutMs throws INVALID_OPTIONS saying where it has moved', () => {
+    expectSocketError(
+      () => create({ requestTimeoutMs: 5000 }),
+      'INVALID_OPTIONS',
+      'requestTimeoutMs has moved: pass requests: requests({ timeoutMs })',
+    )
+  })
+
+  it('request() without requests() rejects with INVALID_OPTIONS, and sends nothing', async () => {
+    const fake = fakeWebSocketFactory()
+    const socket = new ReconnectingSocket(ENDPOINT, {
+      WebSocket: fake.WebSocket,
+      network: false,
+      autoConnect: false,
+    })
+    socket.connect()
+    for (let i = 0; i < 20; i++) await Promise.resolve()
+    fake.last().open()
+    const error = await socket.request('history').then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(error).toBeInstanceOf(SocketError)
+    expect((error as SocketError).code).toBe('INVALID_OPTIONS')
+    expect((error as SocketError).message).toContain('requests: requests()')
+    expect(fake.last().sent).toEqual([])
+    socket.close()
   })
 })
 

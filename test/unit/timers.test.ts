@@ -2,7 +2,10 @@ import { describe, expect, it, vi } from 'vitest'
 import { systemClock, TimerSlot } from '../../src/clock.ts'
 import {
   type AuthOptions,
+  auth,
+  heartbeat,
   ReconnectingSocket,
+  requests,
   type SocketError,
   type SocketOptions,
 } from '../../src/index.ts'
@@ -26,6 +29,7 @@ function setup(options: SocketOptions = {}) {
   const fake = fakeWebSocketFactory()
   const socket = h.track(
     new ReconnectingSocket(ENDPOINT, {
+      requests: requests(),
       WebSocket: fake.WebSocket,
       network: false,
       autoConnect: false,
@@ -115,11 +119,11 @@ describe('a token that expires in 30 days', () => {
     "'%s' placement: no renewal storm, one renewal renewBeforeMs ahead of expiry",
     async (placement) => {
       let calls = 0
-      const auth: AuthOptions = {
+      const authOptions: AuthOptions = {
         placement,
         getToken: () => ({ token: `tok-${++calls}`, expiresAt: Date.now() + 30 * DAY_MS }),
       }
-      const { fake, socket } = setup({ auth })
+      const { fake, socket } = setup({ auth: auth(authOptions) })
       socket.connect()
       await settle()
       fake.last().open()
@@ -177,11 +181,11 @@ describe('auth.timeoutMs', () => {
     let resolve: ((token: string) => void) | undefined
     const { fake, socket } = setup({
       connectTimeoutMs: Infinity,
-      auth: {
+      auth: auth({
         placement: 'message',
         timeoutMs: Infinity,
         getToken: () => new Promise<string>((r) => (resolve = r)),
-      },
+      }),
     })
     socket.connect()
     await settle()
@@ -205,8 +209,8 @@ describe('request timeouts', () => {
 
   const lastId = (ws: { sentEnvelopes: { id?: string }[] }) => ws.sentEnvelopes.at(-1)?.id
 
-  it('requestTimeoutMs: Infinity waits for the response however long it takes', async () => {
-    const { ws, socket } = await opened({ requestTimeoutMs: Infinity })
+  it('requests({ timeoutMs: Infinity }) waits for the response however long it takes', async () => {
+    const { ws, socket } = await opened({ requests: requests({ timeoutMs: Infinity }) })
     let outcome: unknown
     socket.request('slow', {}).then(
       (value) => (outcome = value),
@@ -233,8 +237,8 @@ describe('request timeouts', () => {
     expect(outcome).toBe('done')
   })
 
-  it('requestTimeoutMs: 2^31 times out after 2^31 ms, not 1 ms', async () => {
-    const { socket } = await opened({ requestTimeoutMs: 2 ** 31 })
+  it('requests({ timeoutMs: 2^31 }) times out after 2^31 ms, not 1 ms', async () => {
+    const { socket } = await opened({ requests: requests({ timeoutMs: 2 ** 31 }) })
     let outcome: unknown
     socket.request('slow', {}).catch((error: SocketError) => (outcome = error.code))
     await vi.advanceTimersByTimeAsync(2 ** 31 - 1)
@@ -246,19 +250,19 @@ describe('request timeouts', () => {
 
 describe('durations where Infinity means nothing', () => {
   it.each(['intervalMs', 'timeoutMs', 'probeTimeoutMs'])(
-    'heartbeat.%s: Infinity is refused, pointing at heartbeat: false',
+    'heartbeat.%s: Infinity is refused, saying to leave the option out',
     (key) => {
       expectSocketError(
-        () => setup({ heartbeat: { [key]: Infinity } }),
+        () => heartbeat({ [key]: Infinity }),
         'INVALID_OPTIONS',
-        new RegExp(`heartbeat\\.${key} must be a finite number .*heartbeat: false`),
+        new RegExp(`heartbeat\\.${key} must be a finite number .*leave the option out`),
       )
     },
   )
 
   it('auth.renewBeforeMs: Infinity is refused', () => {
     expectSocketError(
-      () => setup({ auth: { getToken: () => 't', renewBeforeMs: Infinity } }),
+      () => auth({ getToken: () => 't', renewBeforeMs: Infinity }),
       'INVALID_OPTIONS',
       /auth\.renewBeforeMs must be a finite number >= 0 \(got Infinity\)/,
     )
