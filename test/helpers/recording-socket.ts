@@ -1,6 +1,7 @@
 import {
   type Envelope,
   ReconnectingSocket,
+  requests,
   type SocketError,
   type SocketEvents,
   type SocketOptions,
@@ -18,6 +19,7 @@ export function recordingSocket(url: string, options: SocketOptions = {}) {
     network: false,
     autoConnect: false,
     retry: () => 100,
+    requests: requests(),
     ...options,
   })
   const errors: SocketError[] = []

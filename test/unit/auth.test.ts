@@ -1,9 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { renewalDelayMs } from '../../src/auth.ts'
 import {
   type AuthOptions,
   type AuthPlacement,
+  auth,
+  heartbeat,
   type Logger,
   ReconnectingSocket,
+  requests,
   SocketError,
   type SocketEvents,
   type SocketOptions,
@@ -12,7 +16,6 @@ import {
   UnauthorizedError,
   type WebSocketConstructor,
 } from '../../src/index.ts'
-import { renewalDelayMs } from '../../src/token-renewal.ts'
 import { type FakeWebSocket, fakeWebSocketFactory } from '../helpers/fake-websocket.ts'
 import { EVENT_NAMES } from '../helpers/unit-harness.ts'
 
@@ -44,14 +47,14 @@ function provider(provide: Provide = (_, call) => `tok-${call}`) {
 }
 
 /** `query` placement unless the test says otherwise: most tests read the token from the URL. */
-function setup(auth: AuthOptions, options: SocketOptions = {}, url = ENDPOINT) {
+function setup(authOptions: AuthOptions, options: SocketOptions = {}, url = ENDPOINT) {
   const fake = fakeWebSocketFactory()
   const socket = new ReconnectingSocket(url, {
     WebSocket: fake.WebSocket,
     network: false,
     autoConnect: false,
     retry: () => 1000,
-    auth: { placement: 'query', ...auth },
+    auth: auth({ placement: 'query', ...authOptions }),
     ...options,
   })
   const errors: SocketError[] = []
@@ -445,7 +448,7 @@ describe('placement', () => {
       network: false,
       autoConnect: false,
       protocols: ['chat.v2'],
-      auth: { getToken: () => 'tok-default' },
+      auth: auth({ getToken: () => 'tok-default' }),
     })
     socket.connect()
     await settle()
@@ -601,7 +604,7 @@ describe('placement', () => {
         WebSocket: fake.WebSocket,
         network: false,
         autoConnect: false,
-        auth: { getToken: () => 'tok', placement: 'header' },
+        auth: auth({ getToken: () => 'tok', placement: 'header' }),
       })
     let thrown: unknown
     // Synchronous from stub to unstub, so nothing else ever sees the fake `process`.
@@ -782,18 +785,19 @@ describe('token secrecy', () => {
       const fake = fakeWebSocketFactory()
       let issued = 0
       const socket = new ReconnectingSocket(ENDPOINT, {
+        requests: requests(),
         WebSocket: throwingOnce(fake.WebSocket),
         network: false,
         autoConnect: false,
         retry: () => 1000,
-        heartbeat: { intervalMs: 5000, timeoutMs: 2000 },
+        heartbeat: heartbeat({ intervalMs: 5000, timeoutMs: 2000 }),
         queue: { maxMessages: 2 },
         logger,
-        auth: {
+        auth: auth({
           placement,
           renewBeforeMs: 12_000,
           getToken: async () => ({ token: `${SECRET}${++issued}`, expiresAt: Date.now() + 20_000 }),
-        },
+        }),
       })
       const seen = new Set<string>()
       if (withListeners) {

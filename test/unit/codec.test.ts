@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { checkEnvelope, protocolEnvelope } from '../../src/codec.ts'
 import {
   type Codec,
+  heartbeat,
   jsonCodec,
   type MessageData,
   rawCodec,
@@ -325,7 +326,7 @@ describe('through a socket', () => {
   it('rawCodec: an echo of the heartbeat is kept from application code; a $pong counts', async () => {
     const { socket, open, errors, messages } = setup({
       codec: rawCodec,
-      heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+      heartbeat: heartbeat({ intervalMs: 1000, timeoutMs: 500 }),
     })
     const ws = open()
     await vi.advanceTimersByTimeAsync(1000)

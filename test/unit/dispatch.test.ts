@@ -4,6 +4,7 @@ import {
   type Codec,
   type Envelope,
   RemoteError,
+  requests,
   SocketError,
   type SocketOptions,
 } from '../../src/index.ts'
@@ -207,7 +208,7 @@ describe('request / response', () => {
   })
 
   it('rejects with REQUEST_TIMEOUT after the per-call timeoutMs', async () => {
-    const { socket, open, errors } = setup({ requestTimeoutMs: 60_000 })
+    const { socket, open, errors } = setup({ requests: requests({ timeoutMs: 60_000 }) })
     const ws = open()
     const pending = watch(socket.request('slow', undefined, { timeoutMs: 500 }))
     await vi.advanceTimersByTimeAsync(499)
@@ -222,8 +223,8 @@ describe('request / response', () => {
     expect(vi.getTimerCount()).toBe(0)
   })
 
-  it('rejects with REQUEST_TIMEOUT after requestTimeoutMs, or 10 s by default', async () => {
-    const configured = setup({ requestTimeoutMs: 2000 })
+  it('rejects with REQUEST_TIMEOUT after the timeoutMs of requests(), or 10 s by default', async () => {
+    const configured = setup({ requests: requests({ timeoutMs: 2000 }) })
     configured.open()
     const fast = watch(configured.socket.request('slow'))
     const standard = setup()

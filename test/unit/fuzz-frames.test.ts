@@ -3,10 +3,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
   type Codec,
   type Envelope,
+  heartbeat,
   jsonCodec,
   type MessageData,
   ReconnectingSocket,
   rawCodec,
+  requests,
   type SocketError,
   type StandardSchemaV1,
 } from '../../src/index.ts'
@@ -279,11 +281,12 @@ describe.each([
     const keysBefore = ownKeys()
     const fake = fakeWebSocketFactory()
     const socket = new ReconnectingSocket(`ws://fuzz.test/${name}`, {
+      requests: requests(),
       WebSocket: fake.WebSocket,
       network: false,
       autoConnect: false,
       codec,
-      heartbeat: { intervalMs: 1000, timeoutMs: 5000 },
+      heartbeat: heartbeat({ intervalMs: 1000, timeoutMs: 5000 }),
       maxMessageBytes: MAX_BYTES,
       validate: { incoming: { chat: Chat, note: broken } },
     })
@@ -309,7 +312,7 @@ describe.each([
     const ws = fake.last()
 
     const next = generator(seededRandom(SEED + (codec === jsonCodec ? 0 : 1)))
-    const requests: Promise<unknown>[] = []
+    const requestsMade: Promise<unknown>[] = []
     let ids: string[] = []
     const failures: string[] = []
     const fail = (i: number, data: MessageData, why: string) => {
@@ -321,7 +324,7 @@ describe.each([
 
     for (let i = 0; i < FRAMES_PER_CODEC; i++) {
       if (codec === jsonCodec && i % 500 === 0) {
-        requests.push(socket.request('q', i, { timeoutMs: 60_000 }).catch(() => undefined))
+        requestsMade.push(socket.request('q', i, { timeoutMs: 60_000 }).catch(() => undefined))
       }
       if (i % 100 === 0) ids = ws.sentEnvelopes.flatMap((e) => (e.id === undefined ? [] : [e.id]))
       const data = next(ids)
@@ -415,6 +418,6 @@ describe.each([
       expect(errors.some((e) => e.code === 'HANDLER_FAILED')).toBe(true)
     }
     socket.close()
-    await Promise.all(requests)
+    await Promise.all(requestsMade)
   }, 60_000)
 })

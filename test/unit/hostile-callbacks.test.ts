@@ -1,9 +1,12 @@
 import { describe, expect, it, vi } from 'vitest'
 import {
+  auth,
   type Codec,
+  heartbeat,
   jsonCodec,
   ReconnectingSocket,
   rawCodec,
+  requests,
   type SocketError,
   type SocketOptions,
 } from '../../src/index.ts'
@@ -23,6 +26,7 @@ function setup(
   const fake = fakeWebSocketFactory()
   const socket = harness.track(
     new ReconnectingSocket(url, {
+      requests: requests(),
       WebSocket: fake.WebSocket,
       network: false,
       autoConnect: false,
@@ -66,7 +70,11 @@ describe('values without a usable message', () => {
 
   it('a heartbeat ping() that returns something that is not a frame is reported, and nothing is sent', async () => {
     const { socket, fake } = setup({
-      heartbeat: { intervalMs: 1000, ping: () => Object.create(null), isPong: () => false },
+      heartbeat: heartbeat({
+        intervalMs: 1000,
+        ping: () => Object.create(null),
+        isPong: () => false,
+      }),
     })
     socket.connect()
     await settle()
@@ -81,13 +89,13 @@ describe('values without a usable message', () => {
 
   it('a heartbeat ping() that throws a null-prototype object is reported', async () => {
     const { socket, fake } = setup({
-      heartbeat: {
+      heartbeat: heartbeat({
         intervalMs: 1000,
         ping: () => {
           throw Object.create(null)
         },
         isPong: () => false,
-      },
+      }),
     })
     socket.connect()
     await settle()
@@ -195,7 +203,7 @@ describe('arguments that are not frames', () => {
 
 describe('after close()', () => {
   it('lastClose is the close the user made, not an earlier one from the server', async () => {
-    const { socket, fake } = setup({ auth: { getToken: () => 't' } })
+    const { socket, fake } = setup({ auth: auth({ getToken: () => 't' }) })
     socket.connect()
     await settle()
     fake.last().open()

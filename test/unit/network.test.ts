@@ -1,6 +1,7 @@
 import { describe, expect, it, vi } from 'vitest'
 import {
   fromDelays,
+  heartbeat,
   ReconnectingSocket,
   type SocketEvents,
   type SocketOptions,
@@ -50,7 +51,7 @@ function setup(options: SocketOptions = {}, net: FakeNetwork = fakeNetwork()) {
 
 /** Heartbeat on, with intervals long enough that only a signal can cause a ping. */
 const withHeartbeat: SocketOptions = {
-  heartbeat: { intervalMs: 60_000, timeoutMs: 10_000, probeTimeoutMs: 500 },
+  heartbeat: heartbeat({ intervalMs: 60_000, timeoutMs: 10_000, probeTimeoutMs: 500 }),
 }
 
 function pings(ws: FakeWebSocket) {

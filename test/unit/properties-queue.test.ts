@@ -8,6 +8,7 @@ import {
   type QueuedMessage,
   type QueueOptions,
   ReconnectingSocket,
+  requests,
   SocketError,
   type SocketOptions,
 } from '../../src/index.ts'
@@ -261,7 +262,7 @@ async function runCase(config: Config, ops: Op[]): Promise<string[]> {
     retry: fromDelays([50, 300], { repeatLast: true }),
     queue: queueOption,
     highWaterMarkBytes: config.highWaterMarkBytes,
-    requestTimeoutMs: config.requestTimeoutMs,
+    requests: requests({ timeoutMs: config.requestTimeoutMs }),
   })
   // The documented defaults for what the case leaves out.
   const {
@@ -597,6 +598,7 @@ function setup(options: SocketOptions = {}) {
   const fake = fakeWebSocketFactory()
   const socket = harness.track(
     new ReconnectingSocket(URL, {
+      requests: requests(),
       WebSocket: fake.WebSocket,
       network: false,
       autoConnect: false,

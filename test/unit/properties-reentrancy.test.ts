@@ -4,9 +4,11 @@ import {
   type ConnectionState,
   type Frame,
   fromDelays,
+  heartbeat,
   type QueuedMessage,
   type QueueOptions,
   ReconnectingSocket,
+  requests,
   SocketError,
   type SocketEventName,
   type SocketEvents,
@@ -213,8 +215,8 @@ async function runCase(config: Config, scripts: Scripts, ops: Op[]): Promise<str
     autoConnect: false,
     retry: fromDelays([50, 200], { repeatLast: true }),
     queue: config.queue,
-    heartbeat: config.heartbeat,
-    requestTimeoutMs: config.requestTimeoutMs,
+    ...(config.heartbeat && { heartbeat: heartbeat(config.heartbeat) }),
+    requests: requests({ timeoutMs: config.requestTimeoutMs }),
   } satisfies SocketOptions)
 
   // Per frame (events and raw frames are unique strings, except when resent on purpose).
@@ -227,7 +229,7 @@ async function runCase(config: Config, scripts: Scripts, ops: Op[]): Promise<str
     }
     return entry
   }
-  const requests: { n: number; settled: boolean; writes: number; drops: number }[] = []
+  const requestRecords: { n: number; settled: boolean; writes: number; drops: number }[] = []
   const flushes: { settled: boolean }[] = []
   let held: QueuedMessage[] = []
   let next = 0
@@ -264,7 +266,7 @@ async function runCase(config: Config, scripts: Scripts, ops: Op[]): Promise<str
   }
   const newRequest = () => {
     const record = { n: next++, settled: false, writes: 0, drops: 0 }
-    requests.push(record)
+    requestRecords.push(record)
     const result = socket.request('rq', { n: record.n })
     if (!(result instanceof Promise)) return void fail('request() did not return a promise')
     result.then(
@@ -383,7 +385,7 @@ async function runCase(config: Config, scripts: Scripts, ops: Op[]): Promise<str
     if (typeof message.data !== 'string') return void fail(`dropped ${show(message.data)}`)
     if (isRequest(message.data)) {
       const n = (JSON.parse(message.data) as { data: { n: number } }).data.n
-      const record = requests.find((r) => r.n === n)
+      const record = requestRecords.find((r) => r.n === n)
       if (record) record.drops++
     } else countsOf(message.data).dropped++
     if (!['overflow', 'expired', 'closed', 'not-open'].includes(reason))
@@ -513,7 +515,7 @@ async function runCase(config: Config, scripts: Scripts, ops: Op[]): Promise<str
         else if (frame.startsWith('{"type":"$')) continue
         else if (isRequest(frame)) {
           const n = (JSON.parse(frame) as { data: { n: number } }).data.n
-          const record = requests.find((r) => r.n === n)
+          const record = requestRecords.find((r) => r.n === n)
           if (record) record.writes++
         } else countsOf(frame).written++
       }
@@ -525,7 +527,7 @@ async function runCase(config: Config, scripts: Scripts, ops: Op[]): Promise<str
           `${frame}: submitted ${c.submitted}, written ${c.written}, dropped ${c.dropped}, taken ${c.taken}, refused ${c.refused}`,
         )
     }
-    for (const r of requests) {
+    for (const r of requestRecords) {
       if (!r.settled) fail(`request ${r.n} never settled`)
       if (r.writes + r.drops > 1) fail(`request ${r.n} written ${r.writes}×, dropped ${r.drops}×`)
     }

@@ -1,10 +1,13 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import {
+  auth,
   type Codec,
   fromDelays,
+  heartbeat,
   jsonCodec,
   type Logger,
   ReconnectingSocket,
+  requests,
   type SocketError,
   type SocketEventName,
   type SocketEvents,
@@ -47,6 +50,7 @@ afterEach(() => {
 function setup(options: SocketOptions = {}): Harness {
   const fake = fakeWebSocketFactory()
   const socket = new ReconnectingSocket(URL, {
+    requests: requests(),
     WebSocket: fake.WebSocket,
     network: false,
     autoConnect: false,
@@ -168,7 +172,7 @@ describe('review regressions', () => {
     }
     const { socket, fake, events, of } = setup({
       logger,
-      auth: { getToken: () => token, placement: 'query' },
+      auth: auth({ getToken: () => token, placement: 'query' }),
     })
 
     socket.connect()
@@ -194,13 +198,13 @@ describe('review regressions', () => {
   it('4: a renewal provider throwing UnauthorizedError on an open connection emits close and stops', async () => {
     let calls = 0
     const { socket, fake, of, open } = setup({
-      auth: {
+      auth: auth({
         getToken: () => {
           calls++
           if (calls === 1) return { token: 'first', expiresAt: Date.now() + 60_000 }
           throw new UnauthorizedError('revoked')
         },
-      },
+      }),
     })
     const ws = await open()
     expect(socket.state).toBe('open')
@@ -269,14 +273,14 @@ describe('review regressions', () => {
   it('8: throwing user callbacks (ping, isPong, codec for $auth) are reported, never thrown', async () => {
     // (a) heartbeat.ping throws when the ping is due.
     const a = setup({
-      heartbeat: {
+      heartbeat: heartbeat({
         intervalMs: 1000,
         timeoutMs: 500,
         ping: () => {
           throw new Error('ping boom')
         },
         isPong: (data) => data === 'pong',
-      },
+      }),
     })
     await a.open()
     expect(() => vi.advanceTimersByTime(1000)).not.toThrow()
@@ -285,14 +289,14 @@ describe('review regressions', () => {
 
     // (b) heartbeat.isPong throws: reported, and the frame is handled as an ordinary one.
     const b = setup({
-      heartbeat: {
+      heartbeat: heartbeat({
         intervalMs: 1000,
         timeoutMs: 500,
         ping: () => 'ping',
         isPong: () => {
           throw new Error('isPong boom')
         },
-      },
+      }),
     })
     const received: unknown[] = []
     b.socket.onMessage('chat', (data) => received.push(data))
@@ -312,7 +316,7 @@ describe('review regressions', () => {
         return jsonCodec.encode(envelope)
       },
     }
-    const c = setup({ codec, auth: { getToken: () => 'token', placement: 'message' } })
+    const c = setup({ codec, auth: auth({ getToken: () => 'token', placement: 'message' }) })
     c.socket.connect()
     await settle()
     const cws = c.fake.last()
@@ -362,7 +366,9 @@ describe('review regressions', () => {
   })
 
   it('11: the heartbeat waits while the socket buffer drains, and cuts once it stalls', async () => {
-    const { socket, of, open } = setup({ heartbeat: { intervalMs: 1000, timeoutMs: 500 } })
+    const { socket, of, open } = setup({
+      heartbeat: heartbeat({ intervalMs: 1000, timeoutMs: 500 }),
+    })
     const ws = await open()
     ws.bufferedAmount = 100_000
     vi.advanceTimersByTime(1000)
@@ -409,12 +415,12 @@ describe('review regressions', () => {
 
   it('13: messagesSent counts $ping and renewal $auth frames; flush() without a queue waits for the buffer', async () => {
     const { socket, open } = setup({
-      heartbeat: { intervalMs: 3000, timeoutMs: 5000 },
-      auth: {
+      heartbeat: heartbeat({ intervalMs: 3000, timeoutMs: 5000 }),
+      auth: auth({
         placement: 'message',
         renewBeforeMs: 1000,
         getToken: () => ({ token: 'token', expiresAt: Date.now() + 5000 }),
-      },
+      }),
     })
     const ws = await open()
     expect(types(ws)).toEqual(['$auth'])
@@ -484,7 +490,9 @@ describe('review of the bundle-size rewrite', () => {
   })
 
   it('an auth provider that never answers names auth.timeoutMs and the time', async () => {
-    const h = setup({ auth: { getToken: () => new Promise<string>(() => {}), timeoutMs: 500 } })
+    const h = setup({
+      auth: auth({ getToken: () => new Promise<string>(() => {}), timeoutMs: 500 }),
+    })
     h.socket.connect()
     await settle()
     await vi.advanceTimersByTimeAsync(500)
@@ -512,10 +520,10 @@ describe('review of the bundle-size rewrite', () => {
   it('a nested option given as undefined or null takes its default, like a top-level option', async () => {
     const h = setup({
       queue: { maxMessages: undefined, ttlMs: null as unknown as number },
-      heartbeat: { intervalMs: undefined },
+      heartbeat: heartbeat({ intervalMs: undefined }),
       retry: { factor: undefined, jitter: undefined },
       // Before: an immediate provider timeout (setTimeout with undefined), now the 10 s default.
-      auth: { getToken: () => new Promise<string>(() => {}), timeoutMs: undefined },
+      auth: auth({ getToken: () => new Promise<string>(() => {}), timeoutMs: undefined }),
       connectTimeoutMs: 20_000,
     })
     h.socket.connect()

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from 'vitest'
 import {
+  auth,
   type DropReason,
   type Frame,
   fromDelays,
@@ -391,7 +392,7 @@ describe('close()', () => {
 describe('flush order on every (re)open', () => {
   it('sends $auth, then what open listeners send, then the queue in FIFO order, then new sends', async () => {
     const { fake, socket } = setup({
-      auth: { getToken: () => 'tok-1', placement: 'message' },
+      auth: auth({ getToken: () => 'tok-1', placement: 'message' }),
       connectTimeoutMs: 60_000,
     })
     const openResults: string[] = []
