@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import type { AuthPlacement, ReconnectingSocket, TokenContext } from '../../src/index.ts'
+import {
+  type AuthPlacement,
+  auth,
+  type ReconnectingSocket,
+  type TokenContext,
+} from '../../src/index.ts'
 import {
   capturingLogger,
   deepText,
@@ -72,7 +77,7 @@ describe('auth against the reference server', () => {
       const tokens = tokenProvider(server, (call) => (call === 0 ? 1500 : 60_000))
       const { logger, lines } = capturingLogger()
       const socket = h.socket<Notes>(`${server.url}/secure`, {
-        auth: { placement, getToken: tokens.getToken },
+        auth: auth({ placement, getToken: tokens.getToken }),
         logger,
       })
       const rec = record(socket)
@@ -148,7 +153,7 @@ describe('auth against the reference server', () => {
     const tokens = tokenProvider(server, () => ttlMs, { withExpiry: true })
     const { logger, lines } = capturingLogger()
     const socket = h.socket<Notes>(`${server.url}/secure`, {
-      auth: { placement: 'message', getToken: tokens.getToken, renewBeforeMs: 800 },
+      auth: auth({ placement: 'message', getToken: tokens.getToken, renewBeforeMs: 800 }),
       logger,
     })
     const rec = record(socket)
@@ -191,14 +196,14 @@ describe('auth against the reference server', () => {
     const issued: string[] = []
     const { logger, lines } = capturingLogger()
     const socket = h.socket<Notes>(`${server.url}/secure`, {
-      auth: {
+      auth: auth({
         // A stale cache: it fetches once and hands out that token for ever.
         async getToken({ signal, ...context }) {
           contexts.push(context)
           if (issued.length === 0) issued.push((await fetchToken(server.httpUrl, 60_000)).token)
           return issued[0] as string
         },
-      },
+      }),
       logger,
     })
     const rec = record(socket)

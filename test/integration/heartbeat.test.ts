@@ -2,7 +2,7 @@ import { once } from 'node:events'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
 import { WebSocketServer } from 'ws'
-import type { ReconnectingSocket } from '../../src/index.ts'
+import { heartbeat, type ReconnectingSocket } from '../../src/index.ts'
 import { delay, integrationHarness, record, waitFor } from './helpers.ts'
 
 const h = integrationHarness()
@@ -79,12 +79,12 @@ function longestQuiet(heard: readonly number[], since: number, until: number): n
   return longest
 }
 
-const heartbeat = { intervalMs: 500, timeoutMs: 500 }
+const BEAT = { intervalMs: 500, timeoutMs: 500 }
 const pongs = (rec: ReturnType<typeof record>) =>
   rec.of('heartbeat').filter((e) => e.phase === 'pong')
 /** Room for a loaded 2-core machine; still well under a second late-timer probe. */
 const MARGIN_MS = 1000
-const BOUND_MS = heartbeat.intervalMs + heartbeat.timeoutMs + MARGIN_MS
+const BOUND_MS = BEAT.intervalMs + BEAT.timeoutMs + MARGIN_MS
 
 const echo = async (socket: ReconnectingSocket, text: string): Promise<unknown> =>
   socket.request('echo', { text }, { timeoutMs: 3000 })
@@ -92,7 +92,7 @@ const echo = async (socket: ReconnectingSocket, text: string): Promise<unknown> 
 describe('heartbeat against the reference server', () => {
   it('detects a server that went silent and reconnects', async () => {
     const server = await h.server()
-    const socket = h.socket(server.url, { heartbeat })
+    const socket = h.socket(server.url, { heartbeat: heartbeat(BEAT) })
     const rec = record(socket)
     await waitFor(() => socket.state === 'open', 5000, 'open')
     // Pings are answered while the server talks: the verdict below is about the silence.
@@ -112,7 +112,7 @@ describe('heartbeat against the reference server', () => {
     })
     expect(rec.of('reconnecting')[0]).toMatchObject({ reason: 'heartbeat-timeout' })
     // A verdict needs a ping and a whole timeout without an answer.
-    expect(detectedMs).toBeGreaterThanOrEqual(heartbeat.timeoutMs - 100)
+    expect(detectedMs).toBeGreaterThanOrEqual(BEAT.timeoutMs - 100)
     expect(detectedMs).toBeLessThanOrEqual(BOUND_MS)
 
     await waitFor(() => rec.of('open').length === 2, 5000, 'reopen')
@@ -120,14 +120,14 @@ describe('heartbeat against the reference server', () => {
     expect(await echo(socket, 'back')).toEqual({ text: 'back' })
     console.log(
       `[heartbeat] silent server detected after ${detectedMs} ms ` +
-        `(bound intervalMs + timeoutMs = ${heartbeat.intervalMs + heartbeat.timeoutMs} ms, + ${MARGIN_MS} ms margin)`,
+        `(bound intervalMs + timeoutMs = ${BEAT.intervalMs + BEAT.timeoutMs} ms, + ${MARGIN_MS} ms margin)`,
     )
   })
 
   it('detects a half-open TCP connection, keeps retrying, and recovers once traffic flows', async () => {
     const server = await h.server()
     const proxy = await h.proxy(server.port)
-    const socket = h.socket(proxy.url, { heartbeat, connectTimeoutMs: 1000 })
+    const socket = h.socket(proxy.url, { heartbeat: heartbeat(BEAT), connectTimeoutMs: 1000 })
     const rec = record(socket)
     await waitFor(() => socket.state === 'open', 5000, 'open through the proxy')
     await waitFor(() => pongs(rec).length >= 1, 3000, 'a pong')
@@ -137,7 +137,7 @@ describe('heartbeat against the reference server', () => {
     await waitFor(() => rec.of('close').length === 1, BOUND_MS + 2000, 'the heartbeat verdict')
     const detectedMs = (rec.times('close')[0] as number) - cutAt
     expect(rec.of('close')[0]).toMatchObject({ code: 4000, reason: 'heartbeat timeout' })
-    expect(detectedMs).toBeGreaterThanOrEqual(heartbeat.timeoutMs - 100)
+    expect(detectedMs).toBeGreaterThanOrEqual(BEAT.timeoutMs - 100)
     expect(detectedMs).toBeLessThanOrEqual(BOUND_MS)
 
     // New handshakes vanish into the black hole too: attempts time out and back off.
@@ -157,7 +157,7 @@ describe('heartbeat against the reference server', () => {
     expect(await echo(socket, 'through again')).toEqual({ text: 'through again' })
     console.log(
       `[heartbeat] half-open connection detected after ${detectedMs} ms ` +
-        `(bound ${heartbeat.intervalMs + heartbeat.timeoutMs} ms + ${MARGIN_MS} ms margin); ` +
+        `(bound ${BEAT.intervalMs + BEAT.timeoutMs} ms + ${MARGIN_MS} ms margin); ` +
         `${socket.stats.connectAttempts - 1} attempts while cut; open again ${recoveredMs} ms after forwarding resumed`,
     )
   })
@@ -165,7 +165,7 @@ describe('heartbeat against the reference server', () => {
   it('pings every intervalMs when intervalMs is shorter than timeoutMs', async () => {
     // A shorter interval is how a user keeps a connection under an idle timeout.
     const server = await h.server()
-    const socket = h.socket(server.url, { heartbeat: { intervalMs: 250 } })
+    const socket = h.socket(server.url, { heartbeat: heartbeat({ intervalMs: 250 }) })
     const rec = record(socket)
     await waitFor(() => socket.state === 'open', 5000, 'open')
     const openedAt = Date.now()
@@ -187,7 +187,7 @@ describe('heartbeat: the client stays audible', () => {
 
   it('a receive-only client is heard every intervalMs, so a server that drops quiet clients keeps it', async () => {
     const server = await streamingServer(50, DROP_QUIET_AFTER_MS)
-    const socket = h.socket(server.url, { heartbeat: { intervalMs: INTERVAL_MS } })
+    const socket = h.socket(server.url, { heartbeat: heartbeat({ intervalMs: INTERVAL_MS }) })
     const rec = record(socket)
     const ticks: unknown[] = []
     socket.onMessage('tick', (data) => ticks.push(data))
@@ -211,7 +211,7 @@ describe('heartbeat: the client stays audible', () => {
   it('an idle client is heard every intervalMs too', async () => {
     // No stream: only the heartbeat talks, in both directions.
     const server = await streamingServer(60_000, DROP_QUIET_AFTER_MS)
-    const socket = h.socket(server.url, { heartbeat: { intervalMs: INTERVAL_MS } })
+    const socket = h.socket(server.url, { heartbeat: heartbeat({ intervalMs: INTERVAL_MS }) })
     const rec = record(socket)
     await waitFor(() => socket.state === 'open', 5000, 'open')
     const openedAt = server.accepted[0] as number

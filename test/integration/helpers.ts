@@ -4,6 +4,7 @@ import { startServer } from '../../e2e/server/index.ts'
 import {
   type Logger,
   ReconnectingSocket,
+  requests,
   type SocketEventName,
   type SocketEvents,
   type SocketOptions,
@@ -195,7 +196,12 @@ export function integrationHarness(): {
       return proxy
     },
     socket(url, options) {
-      const socket = new ReconnectingSocket(url, { retry: FAST_RETRY, network: false, ...options })
+      const socket = new ReconnectingSocket(url, {
+        retry: FAST_RETRY,
+        network: false,
+        requests: requests(),
+        ...options,
+      })
       cleanups.push(() => socket.close())
       return socket
     },

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { type Codec, rawCodec } from '../../src/index.ts'
+import { type Codec, heartbeat, rawCodec } from '../../src/index.ts'
 import { integrationHarness, record, waitFor } from './helpers.ts'
 import { plain, spyingWebSocket } from './peers/frames.ts'
 import { type Peer, peerHarness, startPythonPeer } from './peers/processes.ts'
@@ -49,7 +49,7 @@ describe('rawCodec against a plain echo server', () => {
     const socket = h.socket(`${python.url}/echo`, {
       codec: rawCodec,
       WebSocket: spyingWebSocket(written),
-      heartbeat: { intervalMs: 300 },
+      heartbeat: heartbeat({ intervalMs: 300 }),
     })
     const rec = record(socket)
     await waitFor(() => socket.state === 'open', 10_000, 'open')

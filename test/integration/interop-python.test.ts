@@ -1,5 +1,12 @@
 import { beforeAll, describe, expect, it } from 'vitest'
-import { RemoteError, type SocketEvents, type TokenContext } from '../../src/index.ts'
+import {
+  auth,
+  heartbeat,
+  RemoteError,
+  requests,
+  type SocketEvents,
+  type TokenContext,
+} from '../../src/index.ts'
 import { integrationHarness, record, settle, waitFor } from './helpers.ts'
 import { plain, spyingWebSocket } from './peers/frames.ts'
 import { type Peer, peerHarness, startPythonPeer } from './peers/processes.ts'
@@ -49,7 +56,7 @@ describe('a plain echo server (python websockets), with default options', () => 
     const written: unknown[] = []
     const socket = h.socket(`${python.url}/echo`, {
       WebSocket: spyingWebSocket(written),
-      heartbeat: { intervalMs: 300 },
+      heartbeat: heartbeat({ intervalMs: 300 }),
     })
     const messages: SocketEvents['message'][] = []
     socket.on('message', (message) => messages.push(message))
@@ -81,7 +88,7 @@ describe('a plain echo server (python websockets), with default options', () => 
 
 describe('responses with `re` and no `type`, optional fields null (a pydantic-style server)', () => {
   it('requests resolve, error responses reject with RemoteError, null fields are not malformed', async () => {
-    const socket = h.socket(`${python.url}/rpc`, { requestTimeoutMs: 5000 })
+    const socket = h.socket(`${python.url}/rpc`, { requests: requests({ timeoutMs: 5000 }) })
     const rec = record(socket)
     const ticks: unknown[] = []
     socket.onMessage('tick', (data) => ticks.push(data))
@@ -171,14 +178,14 @@ describe('close codes from the python peer (PROTOCOL.md §7)', () => {
   it('4001 with auth: asks for a fresh token once and reconnects with it', async () => {
     const calls: Pick<TokenContext, 'reason' | 'forceRefresh'>[] = []
     const socket = h.socket(`${python.url}/auth`, {
-      auth: {
+      auth: auth({
         // The python peer reads the query; set explicitly so the test does not follow the default.
         placement: 'query',
         getToken: ({ reason, forceRefresh }) => {
           calls.push({ reason, forceRefresh })
           return forceRefresh ? 'fresh-token' : 'stale-token'
         },
-      },
+      }),
     })
     const rec = record(socket)
     const echoes: unknown[] = []

@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest'
-import type { ReconnectingSocket, TokenContext } from '../../src/index.ts'
+import { once } from 'node:events'
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { auth, type ReconnectingSocket, type TokenContext } from '../../src/index.ts'
 import {
   delay,
   fetchToken,
@@ -16,6 +18,47 @@ const whoami = async (socket: ReconnectingSocket): Promise<string> =>
   ((await socket.request('whoami')) as { connectionId: string }).connectionId
 
 const opens = (rec: Recorder): number => rec.of('open').length
+
+interface SilentServer {
+  url: string
+  /** What each TCP connection sent, in the order they were accepted. */
+  received: string[]
+  /** Whether each connection has been closed. */
+  closed: boolean[]
+}
+
+const silentServers: Server[] = []
+const silentSockets: Socket[] = []
+afterEach(async () => {
+  for (const socket of silentSockets.splice(0)) socket.destroy()
+  for (const server of silentServers.splice(0)) {
+    server.close()
+    await once(server, 'close')
+  }
+})
+
+/** Accepts TCP connections and reads them, and never answers: a handshake that never completes. */
+async function silentServer(): Promise<SilentServer> {
+  const received: string[] = []
+  const closed: boolean[] = []
+  const server = createServer((socket) => {
+    const i = received.push('') - 1
+    closed.push(false)
+    silentSockets.push(socket)
+    socket.on('data', (chunk) => {
+      received[i] += String(chunk)
+    })
+    socket.on('close', () => {
+      closed[i] = true
+    })
+    socket.on('error', () => {})
+  })
+  silentServers.push(server)
+  server.listen(0, '127.0.0.1')
+  await once(server, 'listening')
+  const { port } = server.address() as AddressInfo
+  return { url: `ws://127.0.0.1:${port}`, received, closed }
+}
 
 /**
  * After a user `close()`: the socket stays closed, emits nothing more, and no connection
@@ -167,18 +210,28 @@ describe('reconnecting against the reference server (Node 22 global WebSocket)',
 
     it('while connecting: during a handshake that never completes', async () => {
       const server = await h.server()
-      const proxy = await h.proxy(server.port)
-      proxy.blackhole(true) // TCP connects, the upgrade request goes nowhere
-      const socket = h.socket(proxy.url)
+      const silent = await silentServer()
+      const socket = h.socket(silent.url)
       const rec = record(socket)
-      await waitFor(() => proxy.connections() === 1, 2000, 'TCP connection to the proxy')
+      // The whole upgrade request, not just the TCP connection: Node's WebSocket writes the
+      // request a few ms after connecting, even when close() came in between, and that
+      // late request would be taken for a new attempt.
+      await waitFor(
+        () => silent.received[0]?.endsWith('\r\n\r\n') === true,
+        2000,
+        'the upgrade request',
+      )
+      expect(silent.received[0]).toMatch(/^GET \/ HTTP\/1\.1\r\n/)
       expect(socket.state).toBe('connecting')
       expect(socket.stats.connectAttempts).toBe(1)
 
       socket.close()
-      proxy.blackhole(false)
+      await waitFor(() => silent.closed[0] === true, 2000, 'the abandoned attempt to be closed')
       await expectQuietAfterClose(socket, rec, server, 800)
-      expect(server.accepted()).toBe(0)
+      // No second upgrade request. (Node 22's WebSocket may open a spare TCP connection
+      // when an attempt is aborted, writes nothing on it and drops it 4 s later: not an
+      // attempt, and nothing the library can prevent.)
+      expect(silent.received.join('').match(/^GET /gm)).toHaveLength(1)
     })
 
     it('while open: closes with the given code and never comes back', async () => {
@@ -227,7 +280,7 @@ describe('reconnecting against the reference server (Node 22 global WebSocket)',
       const contexts: TokenContext[] = []
       let release: (() => void) | undefined
       const socket = h.socket(`${server.url}/secure`, {
-        auth: {
+        auth: auth({
           async getToken(context) {
             contexts.push(context)
             if (contexts.length > 1) {
@@ -237,7 +290,7 @@ describe('reconnecting against the reference server (Node 22 global WebSocket)',
             }
             return (await fetchToken(server.httpUrl, 60_000)).token
           },
-        },
+        }),
       })
       const rec = record(socket)
       await waitFor(() => socket.state === 'open', 5000, 'open')

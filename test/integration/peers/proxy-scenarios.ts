@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { ReconnectingSocket } from '../../../src/index.ts'
+import { heartbeat, type ReconnectingSocket } from '../../../src/index.ts'
 import { integrationHarness, record, waitFor } from '../helpers.ts'
 import { type ProxyOptions, type ProxyPeer, peerHarness } from './processes.ts'
 
@@ -70,7 +70,7 @@ export function proxyScenarios(
       const idleTimeoutS = 3
       const server = await h.server()
       const proxy = peers.add(await startProxy({ upstreamPort: server.port, idleTimeoutS }))
-      const socket = h.socket(proxy.url, { heartbeat: { intervalMs: 1000 } })
+      const socket = h.socket(proxy.url, { heartbeat: heartbeat({ intervalMs: 1000 }) })
       const rec = record(socket)
       await waitFor(() => socket.state === 'open', 10_000, `open through ${name}`)
       const openedAt = rec.times('open')[0] as number
