@@ -7,6 +7,7 @@ import type {
   ReconnectingSocket,
   SocketSnapshot,
 } from '../../src/index.ts'
+import { heartbeat } from '../../src/index.ts'
 import {
   useMessage,
   useSocket,
@@ -25,7 +26,7 @@ declare const socket: ReconnectingSocket<ChatSchema>
 
 describe('react hooks types', () => {
   it('useSocket carries the schema', () => {
-    const s = useSocket<ChatSchema>('ws://x', { heartbeat: true }, [1])
+    const s = useSocket<ChatSchema>('ws://x', { heartbeat: heartbeat() }, [1])
     expectTypeOf(s).toEqualTypeOf<ReconnectingSocket<ChatSchema>>()
     s.send('chat', { text: 'hi' })
     // @ts-expect-error: not an outgoing type

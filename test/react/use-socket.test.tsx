@@ -5,6 +5,8 @@ import { renderToString } from 'react-dom/server'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
   type DropReason,
+  type Feature,
+  heartbeat,
   ReconnectingSocket,
   type SocketOptions,
   type UntypedSchema,
@@ -72,7 +74,7 @@ describe('useSocket', () => {
         useSocket('ws://test.invalid/', {
           WebSocket: fake.WebSocket,
           network: network.source,
-          heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+          heartbeat: heartbeat({ intervalMs: 1000, timeoutMs: 500 }),
         }),
       strict,
     )
@@ -128,21 +130,24 @@ describe('useSocket', () => {
 
   it('keeps the socket when an inline options object changes, and recreates it on a deps change', async () => {
     const fake = fakeWebSocketFactory()
+    const initialProps: { room: string; liveness?: Feature } = { room: 'a' }
     const { result, rerender } = renderHook(
-      ({ room, heartbeat }: { room: string; heartbeat: boolean }) =>
-        useSocket('ws://test.invalid/', { WebSocket: fake.WebSocket, network: false, heartbeat }, [
-          room,
-        ]),
-      { ...strict, initialProps: { room: 'a', heartbeat: false } },
+      ({ room, liveness }: typeof initialProps) =>
+        useSocket(
+          'ws://test.invalid/',
+          { WebSocket: fake.WebSocket, network: false, heartbeat: liveness },
+          [room],
+        ),
+      { ...strict, initialProps },
     )
     await settle()
     const first = result.current
-    rerender({ room: 'a', heartbeat: true })
+    rerender({ room: 'a', liveness: heartbeat() })
     await settle()
     expect(result.current).toBe(first)
     expect(fake.sockets).toHaveLength(1)
 
-    rerender({ room: 'b', heartbeat: true })
+    rerender({ room: 'b', liveness: heartbeat() })
     await settle()
     expect(result.current).not.toBe(first)
     expect(first.state).toBe('closed')
@@ -556,7 +561,7 @@ describe('useSocketState: selector and server rendering', () => {
       socket = useSocket('ws://test.invalid/', {
         WebSocket: fake.WebSocket,
         network: false,
-        heartbeat: { intervalMs: 1000, timeoutMs: 500 },
+        heartbeat: heartbeat({ intervalMs: 1000, timeoutMs: 500 }),
       })
       return (
         <>

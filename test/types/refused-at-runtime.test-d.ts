@@ -4,12 +4,16 @@
 import * as v from 'valibot'
 import { describe, expectTypeOf, test } from 'vitest'
 import {
+  auth,
   type CloseCode,
   type Frame,
+  heartbeat,
   type IncomingType,
   type OutgoingType,
   ReconnectingSocket,
+  requests,
   type SendResult,
+  type SocketOptions,
   type ValidCloseCode,
 } from '../../src/index.ts'
 import { useMessage } from '../../src/react/index.ts'
@@ -75,6 +79,45 @@ describe('`$` types belong to the protocol (PROTOCOL.md §4)', () => {
         },
       },
     })
+  })
+})
+
+describe('features are made by their factories', () => {
+  test('the factories are accepted, with their options or without', () => {
+    new ReconnectingSocket(ENDPOINT, {
+      heartbeat: heartbeat(),
+      auth: auth({ getToken: () => 't' }),
+      requests: requests(),
+    })
+    new ReconnectingSocket(ENDPOINT, {
+      heartbeat: heartbeat({ intervalMs: 5000 }),
+      requests: requests({ timeoutMs: 500 }),
+    })
+  })
+
+  test('the shapes of 0.1 are errors, as they throw INVALID_OPTIONS at run time', () => {
+    // @ts-expect-error heartbeat: true is heartbeat() now
+    new ReconnectingSocket(ENDPOINT, { heartbeat: true })
+    // @ts-expect-error there is no heartbeat: false: leave the option out
+    new ReconnectingSocket(ENDPOINT, { heartbeat: false })
+    // @ts-expect-error heartbeat options go to heartbeat()
+    new ReconnectingSocket(ENDPOINT, { heartbeat: { intervalMs: 5000 } })
+    // @ts-expect-error auth options go to auth()
+    new ReconnectingSocket(ENDPOINT, { auth: { getToken: () => 't' } })
+    // @ts-expect-error requests options go to requests()
+    new ReconnectingSocket(ENDPOINT, { requests: { timeoutMs: 500 } })
+    // @ts-expect-error requestTimeoutMs has moved to requests({ timeoutMs })
+    new ReconnectingSocket(ENDPOINT, { requestTimeoutMs: 500 })
+    expectTypeOf<true>().not.toExtend<SocketOptions['heartbeat']>()
+  })
+
+  test('the factories check their option names', () => {
+    // @ts-expect-error intervalMs, not interval
+    heartbeat({ interval: 5000 })
+    // @ts-expect-error getToken is required
+    auth({ placement: 'query' })
+    // @ts-expect-error timeoutMs, not timeout
+    requests({ timeout: 500 })
   })
 })
 

@@ -9,6 +9,7 @@ import {
   type OutgoingType,
   ReconnectingSocket,
   type RequestType,
+  requests,
   type SendResult,
   type WebSocketConstructor,
 } from '../../src/index.ts'
@@ -148,6 +149,7 @@ describe('validate', () => {
 
   test('validators whose output matches the schema are accepted', () => {
     new ReconnectingSocket<ChatSchema>(ENDPOINT, {
+      requests: requests(),
       validate: {
         incoming: { chat: ChatIn, presence: v.object({ online: v.array(v.string()) }) },
         responses: { history: v.array(v.object({ text: v.string() })) },
@@ -165,6 +167,7 @@ describe('validate', () => {
       },
     })
     new ReconnectingSocket<ChatSchema>(ENDPOINT, {
+      requests: requests(),
       validate: {
         responses: {
           // @ts-expect-error the response is an array
