@@ -130,23 +130,20 @@ export function describeValue(value: unknown): string {
   return text.length > 200 ? `${text.slice(0, 200)}…` : text
 }
 
-/** Levenshtein distance, ignoring case: how far a mistyped option name is from a real one. */
-function distance(a: string, b: string): number {
-  const x = a.toLowerCase()
-  const y = b.toLowerCase()
-  let row = Array.from({ length: y.length + 1 }, (_, j) => j)
-  for (let i = 1; i <= x.length; i++) {
-    const next = [i]
-    for (let j = 1; j <= y.length; j++) {
-      next[j] = Math.min(
-        (row[j] as number) + 1,
-        (next[j - 1] as number) + 1,
-        (row[j - 1] as number) + (x[i - 1] === y[j - 1] ? 0 : 1),
-      )
-    }
-    row = next
-  }
-  return row[y.length] as number
+/**
+ * Whether `key` looks like a slip for `name`: the letters of the shorter one appear in the
+ * longer one in order, ignoring case, and it is at least half as long. That catches what
+ * people type (a missing unit, `ttl` for `ttlMs`; a dropped or an extra letter; the wrong
+ * case) at a fraction of an edit distance's code; a swapped pair of letters is not caught,
+ * and then the message lists every option instead.
+ */
+function resembles(key: string, name: string): boolean {
+  const [short, long] = [key, name]
+    .map((word) => word.toLowerCase())
+    .sort((a, b) => a.length - b.length) as [string, string]
+  let matched = 0
+  for (const c of long) if (c === short[matched]) matched++
+  return matched === short.length && short.length * 2 >= long.length
 }
 
 /**
@@ -161,22 +158,12 @@ export function checkKeys(prefix: string, value: unknown, allowed: readonly stri
   if (proto !== Object.prototype && proto !== null) return
   for (const key of Object.keys(value)) {
     if (allowed.includes(key)) continue
-    let best = ''
-    let bestDistance = Infinity
-    for (const candidate of allowed) {
-      const d = distance(key, candidate)
-      if (d < bestDistance) {
-        best = candidate
-        bestDistance = d
-      }
-    }
-    // Close enough to be a typo or a missing unit: `ttl` for `ttlMs`, `timeout` for `timeoutMs`.
+    // The shortest look-alike is the closest: `timeout` means `timeoutMs`, not `probeTimeoutMs`.
+    const [best] = allowed
+      .filter((name) => resembles(key, name))
+      .sort((a, b) => a.length - b.length)
     throw invalidOption(
-      `unknown option ${prefix}${key}; ${
-        bestDistance <= Math.max(2, key.length / 3)
-          ? `did you mean ${best}?`
-          : `the options are ${allowed.join(', ')}`
-      }`,
+      `unknown option ${prefix}${key}; ${best ? `did you mean ${best}?` : `the options are ${allowed.join(', ')}`}`,
     )
   }
 }
