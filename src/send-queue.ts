@@ -213,9 +213,7 @@ export class SendQueue {
       // A `drop` listener may have closed the socket while room was being made.
       if (!this.accepting) reason = 'closed'
       else if (this.#overflowing)
-        throw this.#full(
-          'a message cannot be sent again from its own overflow `drop` listener while the queue is full',
-        )
+        throw this.#full('the queue is full: no resend from an overflow `drop` listener')
     }
     // A request fails with QUEUE_FULL itself, not with a generic DROPPED.
     const full =
