@@ -3,7 +3,8 @@ import {
   type Contender,
   libraryFrom,
   partysocket,
-  RESILIENT_OPTIONS,
+  REQUEST_OPTIONS,
+  RESILIENT_OPTIONS_SHOWN,
   raw,
   resilient,
 } from './contenders.ts'
@@ -136,7 +137,7 @@ export class Bench {
       Object.entries(this.#rounds).filter(([section]) => sections.has(section)),
     )
     const results: BenchResults = {
-      library: { from: libraryFrom, options: RESILIENT_OPTIONS },
+      library: { from: libraryFrom, options: RESILIENT_OPTIONS_SHOWN },
       rounds,
       memoryMeasured: memoryAfterTraffic
         ? 'after the traffic scenarios'
@@ -234,7 +235,7 @@ export class Bench {
   }
 
   async #latency(server: EchoServer): Promise<BenchResults['latency']> {
-    const viaRequest = resilient('resilient-socket request()')
+    const viaRequest = resilient('resilient-socket request()', REQUEST_OPTIONS)
     const viaSend = resilient('resilient-socket send/onMessage')
     const contenders = [raw, viaSend, viaRequest, partysocket]
     const runs = await alternate(contenders, this.#options('latency'), (c) =>

@@ -81,12 +81,28 @@ const noop = (): void => {}
 
 const ECHO_TYPES: readonly MessageType[] = ['bench', 'rec', 'b', 's']
 
+// BENCH_FROM may name an older copy, from before the feature factories: that one took
+// `heartbeat: true` and answered request() without a `requests` option.
+const factories = lib as Partial<Pick<Library, 'heartbeat' | 'requests'>>
+const hasFactories =
+  typeof factories.heartbeat === 'function' && typeof factories.requests === 'function'
+
 /**
  * resilient-socket's options in every scenario: its documented defaults (queue bounds
  * included: no scenario may raise them), plus the heartbeat (its default 25 s interval, so
  * an idle connection owns one timer) and typed dispatch.
  */
-export const RESILIENT_OPTIONS: SocketOptions<BenchSchema> = { heartbeat: true }
+export const RESILIENT_OPTIONS: SocketOptions<BenchSchema> = hasFactories
+  ? { heartbeat: lib.heartbeat() }
+  : ({ heartbeat: true } as never)
+
+/** The options above as the results record them (a feature is an object of functions). */
+export const RESILIENT_OPTIONS_SHOWN = { heartbeat: hasFactories ? 'heartbeat()' : true }
+
+/** What the `request()` rows add: request/response is opt-in since the feature factories. */
+export const REQUEST_OPTIONS: SocketOptions<BenchSchema> = hasFactories
+  ? { requests: lib.requests() }
+  : {}
 
 /** Parses an echo as raw and partysocket users would, and hands it to the current handler. */
 function jsonEchoes(
