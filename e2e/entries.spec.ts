@@ -21,6 +21,10 @@ test('the CDN page gets the whole public API from the global ResilientSocket', a
     fromDelays: 'function',
     classifyClose: 'function',
     jsonCodec: 'object',
+    heartbeat: 'function',
+    auth: 'function',
+    requests: 'function',
+    initialSnapshot: 'function',
   })
   // The page loaded the IIFE from dist/ with a plain script tag, nothing else.
   const scripts = await page.evaluate(() =>

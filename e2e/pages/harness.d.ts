@@ -20,7 +20,11 @@ export interface HarnessConfig {
   listen?: string[]
 }
 
-/** The options harness.js passes to `createSocket`: a subset of the library's `SocketOptions`. */
+/**
+ * The options harness.js passes to `createSocket`: a subset of the library's `SocketOptions`,
+ * in plain data. Each entry makes `heartbeat` and `auth` into features with its own copy of
+ * the library (`heartbeat(…)`, `auth(…)`) and adds `requests()`.
+ */
 export interface HarnessSocketOptions {
   retry: NonNullable<HarnessConfig['retry']> | ((context: { attempt: number }) => number | null)
   heartbeat?: NonNullable<HarnessConfig['heartbeat']>

@@ -1,7 +1,14 @@
 // An application that bundles resilient-socket with Vite. The import below is the package
 // name, as in any app; e2e/global-setup.ts aliases it to the built dist/index.js, so what
 // runs here is the published ESM file with its real dependencies, bundled by a real bundler.
-import { ReconnectingSocket, RemoteError, SocketError } from 'resilient-socket'
+import {
+  auth,
+  heartbeat,
+  ReconnectingSocket,
+  RemoteError,
+  requests,
+  SocketError,
+} from 'resilient-socket'
 import { installHarness } from '../pages/harness.js'
 
 /** The reference server's messages, from this application's side (PROTOCOL.md). */
@@ -15,7 +22,15 @@ interface ServerSchema {
 }
 
 installHarness('spa', {
-  createSocket: (url, options) => new ReconnectingSocket<ServerSchema>(url, options),
+  // The harness speaks plain data (what a spec can pass into the page); the features are
+  // made here, by the factories of the bundle under test.
+  createSocket: (url, { heartbeat: beat, auth: tokens, ...options }) =>
+    new ReconnectingSocket<ServerSchema>(url, {
+      ...options,
+      heartbeat: beat && heartbeat(beat),
+      auth: tokens && auth(tokens),
+      requests: requests(),
+    }),
   RemoteError,
   SocketError,
 })
