@@ -48,7 +48,6 @@ export default defineConfig({
       'react-dom/client',
       'react/jsx-runtime',
       'react/jsx-dev-runtime',
-      'eventemitter3',
       'nanoid/non-secure',
     ],
   },

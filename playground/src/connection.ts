@@ -1,4 +1,10 @@
-import type { SocketOptions } from 'resilient-socket'
+import {
+  auth,
+  type HeartbeatOptions,
+  heartbeat,
+  requests,
+  type SocketOptions,
+} from 'resilient-socket'
 import { TOKEN_TTL_MS } from './config.ts'
 import { fetchToken } from './control.ts'
 import type { DemoSchema } from './schema.ts'
@@ -16,14 +22,20 @@ export const network: SimulatedNetwork =
 if (import.meta.hot) import.meta.hot.data.network = network
 
 // Tuned to make recovery visible within seconds: a ping after 5 s of silence, 3 s for the
-// pong, and retries capped at 5 s (the defaults are 25 s, 10 s and 30 s).
+// pong, and retries capped at 5 s (the defaults are 25 s, 10 s and 30 s). The heartbeat's
+// settings are kept apart because the texts that explain them read them (describe.ts), and
+// the feature heartbeat() makes of them does not show them.
+export const HEARTBEAT = { intervalMs: 5000, timeoutMs: 3000 } as const satisfies HeartbeatOptions
+
 export const SOCKET_OPTIONS: SocketOptions<DemoSchema> = {
-  heartbeat: { intervalMs: 5000, timeoutMs: 3000 },
+  heartbeat: heartbeat(HEARTBEAT),
   retry: { initialDelayMs: 500, maxDelayMs: 5000 },
   // The default placement, a `$auth` first message, keeps the token out of the URL: the
   // browser prints a failed socket's URL in the console on every attempt, and proxies log it.
-  auth: {
+  auth: auth({
     getToken: ({ signal }) => fetchToken(TOKEN_TTL_MS, signal),
-  },
+  }),
+  // The message panel's echo request.
+  requests: requests(),
   network: network.source,
 }

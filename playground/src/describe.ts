@@ -1,10 +1,9 @@
 import type { CloseInfo, ConnectionState, SocketSnapshot } from 'resilient-socket'
-import { SOCKET_OPTIONS } from './connection.ts'
+import { HEARTBEAT } from './connection.ts'
 
-const heartbeat = typeof SOCKET_OPTIONS.heartbeat === 'object' ? SOCKET_OPTIONS.heartbeat : {}
 /** The playground's heartbeat settings, for the texts that explain them. */
-export const PING_AFTER_MS = heartbeat.intervalMs ?? 25_000
-export const PONG_WITHIN_MS = heartbeat.timeoutMs ?? 10_000
+export const PING_AFTER_MS = HEARTBEAT.intervalMs
+export const PONG_WITHIN_MS = HEARTBEAT.timeoutMs
 
 const CLOSE_CODES: Record<number, string> = {
   1000: 'normal closure',
