@@ -130,8 +130,8 @@ const INSTANCE_PARAM = '?herd-instance='
 /**
  * Gives every module imported from a marked module the same mark, so that each client
  * gets its own copy of the whole graph (the library's files and the ESM dependencies).
- * TypeScript is stripped once per file, not once per copy. CommonJS files (eventemitter3's
- * core) are cached by path by Node whatever the URL: they keep no state worth isolating.
+ * TypeScript is stripped once per file, not once per copy. CommonJS files would be cached
+ * by path by Node whatever the URL; the library's graph (its files, nanoid) has none.
  */
 function isolateInstances(): void {
   const stripped = new Map<string, string>()
