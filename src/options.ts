@@ -244,7 +244,7 @@ export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {})
     if (value === undefined) continue
     if ((value as Partial<Feature>)?.feature !== name) {
       throw invalidOption(
-        `${name} must be made by ${name}() from 'resilient-socket', e.g. ${name}: ${name}(${name === 'auth' ? '{ getToken }' : ''}) (got ${describeValue(value)})`,
+        `${name} must be made by ${name}() from 'resilient-socket', e.g. ${name}: ${name}(${name === 'auth' ? '{ getToken }' : ''}) (got ${typeof value === 'object' && value && !('feature' in value) ? `options: pass them to ${name}()` : describeValue(value)})`,
       )
     }
     features.push(value as Feature)

@@ -404,7 +404,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#stats.connectAttempts++
     this.#ws = ws
     ws.binaryType = this.#o.binaryType
-    ws.onopen = () => generation === this.#generation && this.#onOpen(ws, generation)
+    // A subprotocol a part added (a token) is the part's business, not the application's.
+    const added = handshake.protocols.filter((p) => !this.#o.protocols.includes(p))
+    ws.onopen = () => generation === this.#generation && this.#onOpen(ws, generation, added)
     ws.onmessage = (event: { data: MessageData }) =>
       generation === this.#generation && this.#onMessage(event.data)
     ws.onclose = ({ code, reason, wasClean }: CloseInfo) => {
@@ -425,7 +427,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#o.logger.debug('connecting', { url: this.#redact(handshake.url) })
   }
 
-  #onOpen(ws: WebSocketLike, generation: number): void {
+  #onOpen(ws: WebSocketLike, generation: number, partProtocols: string[]): void {
     // The parts' first frames go out before anything else; one that cannot start fails the attempt.
     try {
       this.#parts.opened(() => generation !== this.#generation)
@@ -447,9 +449,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#setState('open', { nextRetryAt: null, lastError: null })
     if (this.#ws !== ws) return // a `state` listener closed it
     // Order on every open: the parts' frames, then what `open` listeners send (they go
-    // straight out, ahead of the queue), then the queue, then new sends. A subprotocol the
-    // application did not offer is a part's (a token), not the application's business.
-    const protocol = this.#o.protocols.includes(ws.protocol) ? ws.protocol : ''
+    // straight out, ahead of the queue), then the queue, then new sends.
+    const protocol = partProtocols.includes(ws.protocol) ? '' : ws.protocol
     this.#queue.attach(ws)
     this.#queue.priority = true
     try {

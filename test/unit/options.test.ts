@@ -223,17 +223,17 @@ describe('features are made by their factories', () => {
     [
       'a heartbeat options object',
       { heartbeat: { intervalMs: 5000 } },
-      'heartbeat must be made by heartbeat() from \'resilient-socket\', e.g. heartbeat: heartbeat() (got {"intervalMs":5000})',
+      "heartbeat must be made by heartbeat() from 'resilient-socket', e.g. heartbeat: heartbeat() (got options: pass them to heartbeat())",
     ],
     [
       'an auth options object',
       { auth: { getToken } },
-      "auth must be made by auth() from 'resilient-socket', e.g. auth: auth({ getToken }) (got an object without a message)",
+      "auth must be made by auth() from 'resilient-socket', e.g. auth: auth({ getToken }) (got options: pass them to auth())",
     ],
     [
       'a requests options object',
       { requests: { timeoutMs: 1000 } },
-      'requests must be made by requests() from \'resilient-socket\', e.g. requests: requests() (got {"timeoutMs":1000})',
+      "requests must be made by requests() from 'resilient-socket', e.g. requests: requests() (got options: pass them to requests())",
     ],
     [
       'a feature under the wrong key',
