@@ -89,6 +89,12 @@ const REPROBED = 3
  * in a row, so a heavily throttled tab still reaches a verdict on a dead link: a live
  * link's pong is delivered as an event, which throttling does not delay.
  */
+const PONG = {
+  $pong(this: Part) {
+    ;(this as Heartbeat).pong()
+  },
+}
+
 class Heartbeat implements Part {
   readonly #o: ResolvedHeartbeat
   readonly #host: PartHost
@@ -105,7 +111,10 @@ class Heartbeat implements Part {
   #dueAt = 0
   #bufferedAtPing = 0
 
-  readonly frames = { $pong: () => this.#pong() }
+  // On the prototype: one table for every heartbeat, called with the heartbeat as `this`.
+  get frames(): Part['frames'] {
+    return PONG
+  }
 
   // A class rather than closures over local state: every socket with a heartbeat owns one,
   // and methods on the prototype keep an idle socket's heap small.
@@ -137,7 +146,7 @@ class Heartbeat implements Part {
    */
   inbound(data: MessageData): boolean {
     if (this.#o.isPong && this.#isPong(data)) {
-      this.#pong()
+      this.pong()
       return true
     }
     this.#lastInboundAt = this.#now()
@@ -168,7 +177,7 @@ class Heartbeat implements Part {
   }
 
   /** A pong: alive, and an RTT sample if a ping was outstanding. */
-  #pong(): void {
+  pong(): void {
     const sentAt = this.#pingSentAt
     this.#pingSentAt = null
     this.#lastInboundAt = this.#now()

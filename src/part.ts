@@ -49,8 +49,11 @@ export interface HandshakeContext {
  * then `open` listeners, then the queue.
  */
 export interface Part {
-  /** The protocol frames (`$…` types) this part handles; a `$` type nobody handles is ignored. */
-  readonly frames?: Readonly<Record<string, (envelope: Envelope) => void>>
+  /**
+   * The protocol frames (`$…` types) this part handles, each called with the part as `this`
+   * (so the table can be one object on the prototype); a `$` type nobody handles is ignored.
+   */
+  readonly frames?: Readonly<Record<string, (this: Part, envelope: Envelope) => void>>
   /** Carries credentials, so the close codes that refuse them (4001, 4003…) mean "refresh and retry". */
   readonly credentials?: boolean
   /** Amends the handshake of every attempt (a token in the URL, a subprotocol, a header). */

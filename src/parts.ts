@@ -14,9 +14,10 @@ export class Parts {
   /** The parts with a per-frame hook, apart: the hot paths loop over these only. */
   readonly #inbound: readonly Part[]
   readonly #written: readonly Part[]
-  /** Inbound protocol frames (`$…`) by type, to the part that handles them. */
-  readonly #frames = new Map<string, (envelope: Envelope) => void>()
-  readonly #report: (error: SocketError) => void
+  /** Inbound protocol frames (`$…`) by type, to the part that handles them (a record: lighter than a Map). */
+  readonly #frames: Record<string, Part> = NO_FRAMES
+  /** Where failures of the parts are reported; a socket without parts has none. */
+  readonly #host: PartHost | undefined
   /** The part behind `request()`, if the socket has one. */
   readonly requests: RequestsPart | undefined
   /** Some part carries credentials: the close codes that refuse them mean "refresh and retry". */
@@ -24,24 +25,33 @@ export class Parts {
   /** Some part amends the handshake; without one an attempt starts synchronously. */
   readonly amendsHandshake: boolean
 
-  constructor(
-    features: readonly Feature[],
-    host: () => PartHost,
-    report: (error: SocketError) => void,
-  ) {
-    // The host is made only for sockets with parts: a plain socket stays small.
-    const view = features.length > 0 ? host() : undefined
-    const all = features.map((feature) => feature.create(view as PartHost))
+  constructor(features: readonly Feature[], host: () => PartHost) {
+    // A plain socket shares one empty list and makes no host and no table: it stays small.
+    if (features.length === 0) {
+      this.#all = this.#inbound = this.#written = NONE
+      this.credentials = this.amendsHandshake = false
+      return
+    }
+    const view = host()
+    this.#host = view
+    const all = features.map((feature) => feature.create(view))
+    // A plain object: every key is a `$` name, which no Object.prototype key is.
+    const frames: Record<string, Part> = {}
     for (const part of all) {
-      for (const [type, handle] of Object.entries(part.frames ?? {})) {
-        if (this.#frames.has(type)) throw invalidOption(`"${type}" is handled by two parts`)
-        this.#frames.set(type, handle)
+      for (const type in part.frames) {
+        if (frames[type]) throw invalidOption(`"${type}" is handled by two parts`)
+        frames[type] = part
       }
     }
+    this.#frames = frames
+    // The same list when every part has the hook (the usual case): one array fewer per socket.
+    const having = (hook: 'inbound' | 'written') => {
+      const some = all.filter((part) => part[hook])
+      return some.length === all.length ? all : some
+    }
     this.#all = all
-    this.#inbound = all.filter((part) => part.inbound)
-    this.#written = all.filter((part) => part.written)
-    this.#report = report
+    this.#inbound = having('inbound')
+    this.#written = having('written')
     this.requests = all.find((part): part is RequestsPart => 'request' in part)
     this.credentials = all.some((part) => part.credentials)
     this.amendsHandshake = all.some((part) => part.handshake)
@@ -83,7 +93,7 @@ export class Parts {
       try {
         if ((part.inbound as (data: MessageData) => boolean)(data)) return true
       } catch (error) {
-        this.#report(handlerFailed(`a part's inbound()`, error))
+        this.#fail(handlerFailed(`a part's inbound()`, error))
       }
     }
     return false
@@ -95,18 +105,18 @@ export class Parts {
       try {
         ;(part.written as () => void)()
       } catch (error) {
-        this.#report(handlerFailed(`a part's written()`, error))
+        this.#fail(handlerFailed(`a part's written()`, error))
       }
     }
   }
 
   /** A protocol frame: to the part that handles its type; nobody's is ignored. */
   frame(envelope: Envelope): void {
-    const handle = this.#frames.get(envelope.type)
+    const part = this.#frames[envelope.type]
     try {
-      handle?.(envelope)
+      part?.frames?.[envelope.type]?.call(part, envelope)
     } catch (error) {
-      this.#report(handlerFailed(`the part handling "${envelope.type}"`, error))
+      this.#fail(handlerFailed(`the part handling "${envelope.type}"`, error))
     }
   }
 
@@ -137,6 +147,10 @@ export class Parts {
     return text
   }
 
+  #fail(error: SocketError): void {
+    this.#host?.report(error)
+  }
+
   #each<K extends Hook>(hook: K, ...args: Parameters<NonNullable<Part[K]>>): void {
     for (const part of this.#all) if (part[hook]) this.#call(part, hook, ...args)
   }
@@ -152,10 +166,13 @@ export class Parts {
         args,
       )
     } catch (error) {
-      this.#report(handlerFailed(`a part's ${hook}()`, error))
+      this.#fail(handlerFailed(`a part's ${hook}()`, error))
       return undefined
     }
   }
 }
 
 type Hook = 'response' | 'wake' | 'lost' | 'ended' | 'redact'
+
+const NONE: readonly Part[] = []
+const NO_FRAMES: Record<string, Part> = {}

@@ -57,6 +57,25 @@ const disposeSymbol: typeof Symbol.dispose =
   (Symbol as { dispose?: typeof Symbol.dispose }).dispose ??
   (Symbol.for('Symbol.dispose') as typeof Symbol.dispose)
 
+type AnySocket = ReconnectingSocket<SocketSchema>
+
+/** How `SocketHost` reaches into a socket; filled in by the socket's static block. */
+let reach: {
+  options(socket: AnySocket): ResolvedOptions
+  generation(socket: AnySocket): number
+  active(socket: AnySocket): boolean
+  buffered(socket: AnySocket): number
+  encode(socket: AnySocket, envelope: Envelope): Frame
+  write(socket: AnySocket, build: () => Frame): boolean
+  submit(socket: AnySocket, ...args: Parameters<PartHost['submit']>): SendResult
+  update(socket: AnySocket, patch: Partial<SocketSnapshot>): void
+  emit(socket: AnySocket, event: SocketEventName, payload: unknown): void
+  report(socket: AnySocket, error: SocketError): void
+  drop(socket: AnySocket, ...args: Parameters<PartHost['drop']>): void
+  reconnect(socket: AnySocket, ...args: Parameters<PartHost['reconnect']>): void
+  stop(socket: AnySocket, ...args: Parameters<PartHost['stop']>): void
+}
+
 /**
  * Everything that lives from `connect()` until the socket is closed, and starts over with the
  * next `connect()`. A connection (one native socket) lives inside a session.
@@ -154,11 +173,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       },
       changed: () => this.#queueChanged(),
     })
-    this.#parts = new Parts(
-      features,
-      () => this.#host(),
-      (error) => this.#report(error),
-    )
+    this.#parts = new Parts(features, () => new SocketHost(this))
     // On a microtask, so listeners attached right after `new` see the first attempt.
     if (this.#o.autoConnect) queueMicrotask(() => this.#state === 'idle' && this.connect())
   }
@@ -711,31 +726,28 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   // ── What the parts see ──────────────────────────────────────────────────────────────
 
-  /** The parts' view of this socket (see `PartHost`); made once, only if there are parts. */
-  #host(): PartHost {
-    const socket = this
-    return {
-      clock: this.#o.clock,
-      logger: this.#o.logger,
-      validators: this.#o.validate,
-      get connection() {
-        return socket.#generation
+  // What `SocketHost` may reach of a socket: set once, here, where private fields are in scope.
+  static {
+    reach = {
+      options: (socket) => socket.#o,
+      generation: (socket) => socket.#generation,
+      active: (socket) => socket.#isActive(),
+      buffered: (socket) => socket.#ws?.bufferedAmount ?? 0,
+      encode: (socket, envelope) => socket.#encode(envelope),
+      write: (socket, build) => socket.#write(build),
+      submit: (socket, frame, type, owner) => socket.#queue.submit(frame, type, owner),
+      update: (socket, patch) => socket.#store.update(patch),
+      emit: (socket, event, payload) => socket.#events.emit(event, payload as never),
+      report: (socket, error) => socket.#report(error),
+      drop: (socket, close, reason) => {
+        if (socket.#openedAt !== null) socket.#reconnect(close, reason)
       },
-      get active() {
-        return socket.#isActive()
+      reconnect: (socket, close, reason) => {
+        if (socket.#openedAt !== null) socket.#reconnect(close, reason, 0)
       },
-      get buffered() {
-        return socket.#ws?.bufferedAmount ?? 0
+      stop: (socket, close, error) => {
+        if (socket.#isActive()) socket.#endSession(close, error)
       },
-      encode: (envelope) => this.#encode(envelope),
-      write: (build) => this.#write(build),
-      submit: (frame, type, owner) => this.#queue.submit(frame, type, owner),
-      update: (patch) => this.#store.update(patch),
-      emit: (event, payload) => this.#events.emit(event, payload),
-      report: (error) => this.#report(error),
-      drop: (close, reason) => this.#openedAt !== null && this.#reconnect(close, reason),
-      reconnect: (close, reason) => this.#openedAt !== null && this.#reconnect(close, reason, 0),
-      stop: (close, error) => this.#isActive() && this.#endSession(close, error),
     }
   }
 
@@ -842,6 +854,65 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   #redact(text: string): string {
     return this.#parts.redact(text)
+  }
+}
+
+/**
+ * The parts' view of one socket (see `PartHost`). A class over the socket, not an object of
+ * closures: its methods live on the prototype, so a socket with parts pays one small object
+ * of heap for it, not a closure per method.
+ */
+class SocketHost implements PartHost {
+  readonly #socket: AnySocket
+
+  constructor(socket: AnySocket) {
+    this.#socket = socket
+  }
+
+  get clock() {
+    return reach.options(this.#socket).clock
+  }
+  get logger() {
+    return reach.options(this.#socket).logger
+  }
+  get validators() {
+    return reach.options(this.#socket).validate
+  }
+  get connection() {
+    return reach.generation(this.#socket)
+  }
+  get active() {
+    return reach.active(this.#socket)
+  }
+  get buffered() {
+    return reach.buffered(this.#socket)
+  }
+  encode(envelope: Envelope): Frame {
+    return reach.encode(this.#socket, envelope)
+  }
+  write(build: () => Frame): boolean {
+    return reach.write(this.#socket, build)
+  }
+  submit(...args: Parameters<PartHost['submit']>): SendResult {
+    return reach.submit(this.#socket, ...args)
+  }
+  update(patch: Partial<SocketSnapshot>): void {
+    reach.update(this.#socket, patch)
+  }
+  emit<E extends SocketEventName>(event: E, payload: SocketEvents[E]): void {
+    reach.emit(this.#socket, event, payload)
+  }
+  report(error: SocketError): void {
+    reach.report(this.#socket, error)
+  }
+  drop(...args: Parameters<PartHost['drop']>): void {
+    reach.drop(this.#socket, ...args)
+  }
+  reconnect(...args: Parameters<PartHost['reconnect']>): void {
+    reach.reconnect(this.#socket, ...args)
+  }
+  stop(...args: Parameters<PartHost['stop']>): void {
+    reach.stop(this.#socket, ...args)
   }
 }
 
