@@ -374,6 +374,11 @@ export class Connection<U> {
       deliveryId: { value: deliveryId },
       requestId: { value: envelope.id },
     })
+    const { onReceive } = this.#o
+    // Not awaited: an observer must not hold up the handler (nor, in a session, the commit).
+    if (onReceive !== undefined) {
+      void this.#callback('onReceive', () => onReceive(envelope.type, envelope.data, ctx))
+    }
     if (envelope.id === undefined) return this.#event(envelope, ctx)
     await this.#respond(await this.#answer(envelope, envelope.id, ctx))
   }

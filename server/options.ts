@@ -136,6 +136,22 @@ export interface SocketServerOptions<U = unknown> {
   onBinary?: (data: Uint8Array, ctx: ConnectionContext<U>) => unknown
   /** Receives events no `on(type)` listener took. @default ignored */
   onUnhandledEvent?: (type: string, data: unknown, ctx: MessageContext<U>) => unknown
+  /**
+   * Sees every event and request the server accepts, in arrival order, just before it is
+   * handled (a request answered from the result cache included; in a reliable session once
+   * per seq, duplicates are dropped before it). For logs, metrics and audit trails; it does
+   * not delay or change the handling, and a throw is reported through `onError`.
+   * @default ignored
+   */
+  onReceive?: (type: string, data: unknown, ctx: MessageContext<U>) => unknown
+  /**
+   * Names each connection (`ctx.id`), from the adapter's `extra`: e.g. with a node name in
+   * front, so that ids stay apart across the nodes (or the restarts) of a shared store.
+   * It must return a non-empty string not in use by an open connection of this server;
+   * otherwise the failure is reported through `onError` and the default id is used.
+   * @default `c1`, `c2`, … in the order connections open
+   */
+  connectionId?: (extra: unknown) => string
   /** A connection opened (before auth). */
   onConnect?: (ctx: ConnectionContext<U>) => unknown
   /** A connection closed; in a reliable session the session lives on, detached. */
@@ -166,6 +182,8 @@ export interface ResolvedOptions<U> {
   maxPendingFrames: number
   onBinary: SocketServerOptions<U>['onBinary']
   onUnhandledEvent: SocketServerOptions<U>['onUnhandledEvent']
+  onReceive: SocketServerOptions<U>['onReceive']
+  connectionId: SocketServerOptions<U>['connectionId']
   onConnect: SocketServerOptions<U>['onConnect']
   onClose: SocketServerOptions<U>['onClose']
   onError: (error: ServerError, ctx: ConnectionContext<U> | undefined) => void
@@ -189,6 +207,8 @@ const KNOWN_OPTIONS = [
   'maxPendingFrames',
   'onBinary',
   'onUnhandledEvent',
+  'onReceive',
+  'connectionId',
   'onConnect',
   'onClose',
   'onError',
@@ -268,6 +288,8 @@ export function resolveOptions<U>(
     maxPendingFrames: integer('maxPendingFrames', options.maxPendingFrames, 1024, 1),
     onBinary: callback('onBinary', options.onBinary),
     onUnhandledEvent: callback('onUnhandledEvent', options.onUnhandledEvent),
+    onReceive: callback('onReceive', options.onReceive),
+    connectionId: callback('connectionId', options.connectionId),
     onConnect: callback('onConnect', options.onConnect),
     onClose: callback('onClose', options.onClose),
     onError:

@@ -59,9 +59,38 @@ export function createSocketServer<U = unknown>(
     forget: (connection) => open.delete(connection.id),
   }
 
+  const defaultId = (): string => {
+    let id = `c${nextId++}`
+    while (open.has(id)) id = `c${nextId++}`
+    return id
+  }
+  const report = (error: ServerError): void => {
+    try {
+      resolved.onError(error, undefined)
+    } catch {
+      // onError is the last place a failure can go.
+    }
+  }
+  const nameFor = (extra: unknown): string => {
+    const { connectionId } = resolved
+    if (connectionId === undefined) return defaultId()
+    let id: unknown
+    try {
+      id = connectionId(extra)
+    } catch (cause) {
+      report(new ServerError('HANDLER_FAILED', 'connectionId threw', { cause }))
+      return defaultId()
+    }
+    if (typeof id === 'string' && id !== '' && !open.has(id)) return id
+    // Two open connections under one id would make `connections()` and the logs lie.
+    const got = typeof id === 'string' && id !== '' ? `"${id}", which is in use` : 'no id'
+    report(new ServerError('HANDLER_FAILED', `connectionId returned ${got}`))
+    return defaultId()
+  }
+
   return {
     opened(socket, init = {}) {
-      const connection = new Connection<U>(`c${nextId++}`, socket, host, init.extra)
+      const connection = new Connection<U>(nameFor(init.extra), socket, host, init.extra)
       open.set(connection.id, connection)
       connection.start(init.token)
       return {
