@@ -44,6 +44,17 @@ export type SocketErrorCode =
   | 'QUEUE_FULL'
   /** A queued message (or request) was dropped before it could be sent; `details.reason` says why. */
   | 'DROPPED'
+  /**
+   * Reliable mode: the server did not continue the session (`sessionlost` says what is in
+   * doubt); a request sent in it that was not `idempotent` rejects with this.
+   */
+  | 'SESSION_LOST'
+  /** Reliable mode: the peer broke the sequencing rules (a gap, a bad seq or ack). The socket resumes. */
+  | 'PROTOCOL_ERROR'
+  /** Reliable mode: the server does not speak it (no `$session` in time, or another first frame). Final. */
+  | 'UNSUPPORTED'
+  /** Reliable mode: another instance of this client took the session over (close 4010). Final. */
+  | 'DISPLACED'
 
 /** The one error class of the library. `code` is stable; `message` is for humans. */
 export class SocketError extends Error {

@@ -12,6 +12,7 @@ import type { Envelope, MessageData } from './wire.ts'
  * - `auth-failure`: the server rejected the credential; the next attempt forces a refresh.
  * - `token-refresh`: the token is about to expire; a quiet reconnect with a fresh one.
  * - `page-suspended`: the page went into the back/forward cache; it reconnects on return.
+ * - `protocol-error`: the reliable mode's peer broke the sequencing rules; it resumes.
  */
 export type ReconnectReason =
   | 'connection-lost'
@@ -20,13 +21,18 @@ export type ReconnectReason =
   | 'auth-failure'
   | 'token-refresh'
   | 'page-suspended'
+  | 'protocol-error'
 
 /** Lifecycle events, `socket.on(name, listener)`. Application messages use `onMessage()`. */
 export interface SocketEvents {
   /** Every state change. */
   state: { from: ConnectionState; to: ConnectionState }
-  /** A connection opened. `reconnected` is false for the first one after `connect()`. */
-  open: { reconnected: boolean; protocol: string }
+  /**
+   * A connection opened. `reconnected` is false for the first one after `connect()`.
+   * `resumed` (reliable mode) is true when the server continued the session: nothing was
+   * lost, and subscriptions made on an earlier connection still hold.
+   */
+  open: { reconnected: boolean; protocol: string; resumed: boolean }
   /** An open connection ended (also after `close()`); `willReconnect` says what comes next. */
   close: CloseInfo & { willReconnect: boolean }
   /** A retry is scheduled. `delayMs` is `null` while waiting for the network or the page. */
@@ -51,6 +57,32 @@ export interface SocketEvents {
    * `snapshot.pongDeadlineAt` to see a ping in flight.
    */
   heartbeat: { phase: 'ping'; deadlineAt: number } | { phase: 'pong'; rttMs: number }
+  /**
+   * Reliable mode: the server did not continue the session, and says so before anything of
+   * the new session reaches the application. See {@link SessionLost}.
+   */
+  sessionlost: SessionLost
+}
+
+/** What the reliable mode knows about a session the server did not continue. */
+export interface SessionLost {
+  /** The server's word: `unknown-session`, `expired`, `forbidden`, `version`, `rollback`, or `closed` (4008). */
+  reason: string
+  previousSid: string
+  sid: string | null
+  /** Frames sent in the old session that the server never acknowledged: they may or may not have been processed. */
+  inDoubt: (QueuedMessage & { seq: number })[]
+  /**
+   * On a rollback, frames the server had acknowledged and then lost (from a ring of recently
+   * acknowledged frames); `lostBeyond` is true when the loss reaches past that ring.
+   */
+  rolledBack: (QueuedMessage & { seq: number })[]
+  lostBeyond: boolean
+  /** The last server seq delivered to the application: later server frames may be lost (resync). */
+  lastSeen: number
+  /** Ids of `idempotent` requests sent again in the new session, and of the others, rejected with `SESSION_LOST`. */
+  resentRequests: string[]
+  rejectedRequests: string[]
 }
 
 export type SocketEventName = keyof SocketEvents

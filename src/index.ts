@@ -23,6 +23,7 @@ export {
   type SocketEventName,
   type SocketEvents,
   type SocketSnapshot,
+  type SessionLost,
   type SocketStats,
 } from './events.ts'
 export { type HeartbeatOptions, heartbeat } from './heartbeat.ts'
@@ -38,6 +39,7 @@ export type {
   PartHost,
 } from './part.ts'
 export { ReconnectingSocket, type SendResult } from './reconnecting-socket.ts'
+export { type ReliableOptions, reliable } from './reliable.ts'
 export {
   type RequestOptions,
   type RequestsOptions,

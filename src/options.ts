@@ -99,6 +99,12 @@ export interface SocketOptions<S extends SocketSchema = UntypedSchema> {
    */
   auth?: Feature
   /**
+   * Reliable delivery across cuts, `reliable()`; needs a server that speaks the mode
+   * (PROTOCOL.md §10). It brings a `heartbeat()` along unless `heartbeat` is given.
+   * @default undefined (at-most-once: a frame on the wire when a connection drops is lost)
+   */
+  reliable?: Feature
+  /**
    * Request/response for `request()`, `requests({ timeoutMs })`.
    * @default undefined (`request()` rejects with `INVALID_OPTIONS`)
    */
@@ -194,6 +200,7 @@ const OPTION_KEYS = keysOf<SocketOptions>({
   highWaterMarkBytes: 0,
   heartbeat: 0,
   auth: 0,
+  reliable: 0,
   requests: 0,
   codec: 0,
   maxMessageBytes: 0,
@@ -209,7 +216,7 @@ const MOVED: Record<string, string> = {
 }
 
 /** The features, in the order their parts run at every open: `$auth` is the first frame. */
-const FEATURES = ['auth', 'heartbeat', 'requests'] as const
+const FEATURES = ['auth', 'reliable', 'heartbeat', 'requests'] as const
 
 const baseUrl = (): unknown => (globalThis as { location?: { href?: unknown } }).location?.href
 
@@ -239,8 +246,10 @@ export function resolveOptions<S extends SocketSchema>(o: SocketOptions<S> = {})
   checkKeys('', o, OPTION_KEYS)
   checkKeys('queue.', o.queue, Object.keys(DEFAULTS.queue))
   const features: Feature[] = []
+  const implied: Record<string, Feature | undefined> = {}
+  for (const name of FEATURES) Object.assign(implied, o[name]?.implies)
   for (const name of FEATURES) {
-    const value = o[name]
+    const value = o[name] ?? implied[name]
     if (value === undefined) continue
     if ((value as Partial<Feature>)?.feature !== name) {
       throw invalidOption(

@@ -2,7 +2,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Clock } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import type { SocketError } from './errors.ts'
-import type { ReconnectReason, SocketEvents, SocketSnapshot } from './events.ts'
+import type { ReconnectReason, SessionLost, SocketEvents, SocketSnapshot } from './events.ts'
 import type { Logger } from './logger.ts'
 import type { EntryOwner, QueueEntry, SendResult } from './send-queue.ts'
 import type { Envelope, Frame, MessageData } from './wire.ts'
@@ -17,6 +17,8 @@ import type { Envelope, Frame, MessageData } from './wire.ts'
 export interface Feature<P extends Part = Part> {
   /** The option key this value belongs under, checked when the socket is created. */
   readonly feature: string
+  /** Features this one brings along unless the option is given (the reliable mode's heartbeat). */
+  readonly implies?: Readonly<Record<string, Feature>>
   create(host: PartHost): P
 }
 
@@ -58,12 +60,36 @@ export interface Part {
   readonly credentials?: boolean
   /** Amends the handshake of every attempt (a token in the URL, a subprotocol, a header). */
   handshake?(handshake: Handshake, context: HandshakeContext): Handshake | Promise<Handshake>
-  /** The connection opened: write its first frames, start its timers. */
-  opened?(): void
+  /**
+   * The connection opened: write its first frames, start its timers. Returning `'wait'`
+   * holds the open (no `open` event, no queue) until the part calls `host.ready()`; the
+   * connect timeout still runs. At most one part may wait.
+   */
+  opened?(): unknown
   /** Every inbound frame, before decoding. Returning `true` consumes it (e.g. a custom pong). */
   inbound?(data: MessageData): boolean
   /** A frame went from the queue to the socket. Hot path: record, do not work. */
   written?(): void
+  /**
+   * Every decoded envelope, protocol or application, before it is routed. Returning `false`
+   * drops it (a duplicate). Hot path. At most one part may have it.
+   */
+  envelope?(envelope: Envelope): boolean
+  /**
+   * An application frame on its way from the queue to the socket: returns the frame to write
+   * (the reliable mode adds `seq` and `ack`, and keeps it until acknowledged). Hot path. At
+   * most one part may have it.
+   */
+  outbound?(frame: Frame): Frame
+  /** While `true`, application frames wait in the queue (a full window); `host.drain()` resumes. */
+  blocked?(): boolean
+  /** Whether frames written on a lost connection will be replayed, so nothing in flight is lost. */
+  replays?(): boolean
+  /**
+   * The session was lost (reliable mode): requests sent in it are settled here. Returns
+   * the ids resent and rejected, for the `sessionlost` event.
+   */
+  sessionLost?(): { resent: string[]; rejected: string[] } | undefined
   /** A response (an envelope with `re`). */
   response?(envelope: Envelope): void
   /** While open, the network or the page says the link may have changed: check it now. */
@@ -114,4 +140,12 @@ export interface PartHost {
   reconnect(close: CloseInfo, reason: ReconnectReason): void
   /** Ends the session: `closed`, with `error` as its last error. */
   stop(close: CloseInfo, error: SocketError): void
+  /** Releases an open held by `opened()` returning `'wait'`: `open` is announced, then the queue drains. */
+  ready(resumed: boolean): void
+  /** Writes what waits in the queue, as far as the socket's buffer and the parts allow. */
+  drain(): void
+  /** Whether a part replays frames written on a lost connection (see `Part.replays`). */
+  readonly replays: boolean
+  /** Lets every part settle what the lost session held, then emits `sessionlost`. */
+  sessionLost(report: Omit<SessionLost, 'resentRequests' | 'rejectedRequests'>): void
 }

@@ -2,7 +2,7 @@ import { handlerFailed, invalidOption, type SocketError } from './errors.ts'
 import type { Feature, Handshake, HandshakeContext, Part, PartHost } from './part.ts'
 import type { RequestsPart } from './requests.ts'
 import type { QueueEntry } from './send-queue.ts'
-import type { Envelope, MessageData } from './wire.ts'
+import type { Envelope, Frame, MessageData } from './wire.ts'
 
 /**
  * The parts of one socket, behind the calls the lifecycle makes at its fixed points (see
@@ -24,6 +24,9 @@ export class Parts {
   readonly credentials: boolean
   /** Some part amends the handshake; without one an attempt starts synchronously. */
   readonly amendsHandshake: boolean
+  /** The one part that sees every envelope, the one that rewrites outbound frames (the reliable mode). */
+  readonly #envelope: Part | undefined
+  readonly #outbound: Part | undefined
 
   constructor(features: readonly Feature[], host: () => PartHost) {
     // A plain socket shares one empty list and makes no host and no table: it stays small.
@@ -52,6 +55,8 @@ export class Parts {
     this.#all = all
     this.#inbound = having('inbound')
     this.#written = having('written')
+    this.#envelope = only(all, 'envelope')
+    this.#outbound = only(all, 'outbound')
     this.requests = all.find((part): part is RequestsPart => 'request' in part)
     this.credentials = all.some((part) => part.credentials)
     this.amendsHandshake = all.some((part) => part.handshake)
@@ -75,16 +80,61 @@ export class Parts {
    * Each part's first frames, in option order (`$auth` first). Throws what a part threw, after
    * stopping those already started: the attempt fails, as with a throwing token provider.
    */
-  opened(stale: () => boolean): void {
+  opened(stale: () => boolean): 'wait' | undefined {
+    let wait: 'wait' | undefined
     for (const part of this.#all) {
       try {
-        part.opened?.()
+        if (part.opened?.() === 'wait') wait = 'wait'
       } catch (error) {
         this.lost(0)
         throw error
       }
-      if (stale()) return
+      if (stale()) return undefined
     }
+    return wait
+  }
+
+  /** Hot path. Whether the envelope goes on to be routed (`false`: a duplicate, or refused). */
+  envelope(envelope: Envelope): boolean {
+    const part = this.#envelope
+    if (!part) return true
+    try {
+      return (part.envelope as (envelope: Envelope) => boolean).call(part, envelope)
+    } catch (error) {
+      this.#fail(handlerFailed(`a part's envelope()`, error))
+      return true
+    }
+  }
+
+  /** Hot path: the frame to write for an application frame. */
+  outbound(frame: Frame): Frame {
+    const part = this.#outbound
+    // Not isolated: a part that cannot stamp a frame must not let it out unstamped. The
+    // queue's write reports it and keeps the frame.
+    return part ? (part.outbound as (frame: Frame) => Frame).call(part, frame) : frame
+  }
+
+  /** Whether a part holds application frames back (a full window). */
+  blocked(): boolean {
+    for (const part of this.#all) if (part.blocked && this.#call(part, 'blocked')) return true
+    return false
+  }
+
+  replays(): boolean {
+    for (const part of this.#all) if (part.replays && this.#call(part, 'replays')) return true
+    return false
+  }
+
+  /** Every part settles what the lost session held; the request ids resent and rejected. */
+  sessionLost(): { resent: string[]; rejected: string[] } {
+    const settled = { resent: [] as string[], rejected: [] as string[] }
+    for (const part of this.#all) {
+      const ids = part.sessionLost && this.#call(part, 'sessionLost')
+      if (!ids) continue
+      settled.resent.push(...ids.resent)
+      settled.rejected.push(...ids.rejected)
+    }
+    return settled
   }
 
   /** Hot path. Whether a part consumed the frame (a custom pong). */
@@ -172,7 +222,14 @@ export class Parts {
   }
 }
 
-type Hook = 'response' | 'wake' | 'lost' | 'ended' | 'redact'
+type Hook = 'response' | 'wake' | 'lost' | 'ended' | 'redact' | 'blocked' | 'replays' | 'sessionLost'
+
+/** The one part with `hook`; two are refused (two parts cannot both rewrite the same frame). */
+function only(all: readonly Part[], hook: 'envelope' | 'outbound'): Part | undefined {
+  const having = all.filter((part) => part[hook])
+  if (having.length > 1) throw invalidOption(`two parts have ${hook}(): combine them into one`)
+  return having[0]
+}
 
 const NONE: readonly Part[] = []
 const NO_FRAMES: Record<string, Part> = {}

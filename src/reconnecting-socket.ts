@@ -74,6 +74,10 @@ let reach: {
   drop(socket: AnySocket, ...args: Parameters<PartHost['drop']>): void
   reconnect(socket: AnySocket, ...args: Parameters<PartHost['reconnect']>): void
   stop(socket: AnySocket, ...args: Parameters<PartHost['stop']>): void
+  ready(socket: AnySocket, resumed: boolean): void
+  drain(socket: AnySocket): void
+  replays(socket: AnySocket): boolean
+  sessionLost(socket: AnySocket, ...args: Parameters<PartHost['sessionLost']>): void
 }
 
 /**
@@ -141,6 +145,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #openedAt: number | null = null
   /** Aborts the async part of the attempt in flight (URL provider, handshake parts). */
   #pending: AbortController | null = null
+  /** An open held by a part (the reliable mode awaiting `$session`): the rest of the open. */
+  #held: ((resumed: boolean) => void) | null = null
   /** Transitions waiting to be announced while one is (see `#setState`). */
   #announcing: (() => void)[] | null = null
   #queueCountDirty = false
@@ -171,6 +177,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
         this.#stats.messagesSent++
         this.#parts.written()
       },
+      outbound: (frame) => this.#parts.outbound(frame),
+      blocked: () => this.#parts.blocked(),
       changed: () => this.#queueChanged(),
     })
     this.#parts = new Parts(features, () => new SocketHost(this))
@@ -444,12 +452,21 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   #onOpen(ws: WebSocketLike, generation: number, partProtocols: string[]): void {
     // The parts' first frames go out before anything else; one that cannot start fails the attempt.
+    let wait: 'wait' | undefined
     try {
-      this.#parts.opened(() => generation !== this.#generation)
+      wait = this.#parts.opened(() => generation !== this.#generation)
     } catch (error) {
       this.#attemptFailed(generation, asSocketError(error, 'HANDLER_FAILED'))
       return
     }
+    if (generation !== this.#generation) return
+    const open = (resumed: boolean) => this.#opened(ws, generation, partProtocols, resumed)
+    if (wait) this.#held = open
+    else open(false)
+  }
+
+  /** The open is complete (after any part that held it): announce it, then the queue. */
+  #opened(ws: WebSocketLike, generation: number, partProtocols: string[], resumed: boolean): void {
     if (generation !== this.#generation) return
     this.#timer.clear()
     this.#pending = null
@@ -469,7 +486,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#queue.attach(ws)
     this.#queue.priority = true
     try {
-      this.#events.emit('open', { reconnected, protocol })
+      this.#events.emit('open', { reconnected, protocol, resumed })
     } finally {
       this.#queue.priority = false
     }
@@ -487,6 +504,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (envelope === null || generation !== this.#generation) return
     // `$`-types belong to the protocol: they go to the part that handles them, never to
     // application code.
+    if (envelope !== undefined && !this.#parts.envelope(envelope)) return
     if (envelope !== undefined && isProtocolType(envelope.type)) {
       this.#parts.frame(envelope)
       return
@@ -523,7 +541,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   #reconnect(close: CloseInfo, reason: ReconnectReason, planned?: number | null): void {
     // A verdict of ours (a dead link, a planned reconnect) cuts the socket with its own code;
     // anything else is gone already.
-    const ours = planned !== undefined || reason === 'heartbeat-timeout'
+    const ours =
+      planned !== undefined || reason === 'heartbeat-timeout' || reason === 'protocol-error'
     const openedAt = this.#dropConnection(ours ? close : undefined)
     const wasOpen = openedAt !== null
     const generation = this.#generation
@@ -603,6 +622,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#queue.attach(null)
     this.#pending?.abort()
     this.#pending = null
+    this.#held = null
     const ws = this.#ws
     this.#ws = null
     if (ws) {
@@ -679,7 +699,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       if (state === 'open' || state === 'connecting' || state === 'reconnecting') {
         session.suspended = true
         this.#reconnect(
-          { code: 1000, reason: 'page suspended', wasClean: true },
+          // 1001, going away: what browsers send when a page is left, and a close that a
+          // reliable session survives (1000 ends it).
+          { code: 1001, reason: 'page suspended', wasClean: true },
           'page-suspended',
           null,
         )
@@ -747,6 +769,23 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       },
       stop: (socket, close, error) => {
         if (socket.#isActive()) socket.#endSession(close, error)
+      },
+      ready: (socket, resumed) => {
+        const open = socket.#held
+        socket.#held = null
+        open?.(resumed)
+      },
+      drain: (socket) => socket.#queue.drain(),
+      replays: (socket) => socket.#parts.replays(),
+      sessionLost: (socket, report) => {
+        const generation = socket.#generation
+        const { resent, rejected } = socket.#parts.sessionLost()
+        if (generation !== socket.#generation) return
+        socket.#events.emit('sessionlost', {
+          ...report,
+          resentRequests: resent,
+          rejectedRequests: rejected,
+        })
       },
     }
   }
@@ -913,6 +952,18 @@ class SocketHost implements PartHost {
   }
   stop(...args: Parameters<PartHost['stop']>): void {
     reach.stop(this.#socket, ...args)
+  }
+  ready(resumed: boolean): void {
+    reach.ready(this.#socket, resumed)
+  }
+  drain(): void {
+    reach.drain(this.#socket)
+  }
+  get replays() {
+    return reach.replays(this.#socket)
+  }
+  sessionLost(...args: Parameters<PartHost['sessionLost']>): void {
+    reach.sessionLost(this.#socket, ...args)
   }
 }
 

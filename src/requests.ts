@@ -48,6 +48,8 @@ interface PendingRequest extends EntryOwner {
   /** Settled (answered, failed, timed out or aborted); later outcomes are ignored. */
   cancelled: boolean
   readonly type: string
+  readonly frame: Frame
+  readonly idempotent: boolean
   fail(error: SocketError): void
   succeed(value: unknown): void
   /** The connection dropped after it was sent: the entry to send again, or none. */
@@ -99,6 +101,8 @@ function requestsPart(defaultTimeoutMs: number, host: PartHost): RequestsPart {
       request = {
         cancelled: false,
         type,
+        frame,
+        idempotent: idempotent === true,
         settle(outcome, error) {
           if (outcome === 'sent') request.sent = true
           else if (error) request.fail(error as SocketError)
@@ -177,7 +181,36 @@ function requestsPart(defaultTimeoutMs: number, host: PartHost): RequestsPart {
      * queue entries to send again, the others reject. Requests still queued are untouched:
      * they go out on the next connection.
      */
-    lost: (now) => [...pending.values()].flatMap((r) => (r.sent ? r.lost(now) : [])),
+    // With a part that replays what was in flight (the reliable mode), nothing is lost yet.
+    lost: (now) =>
+      host.replays ? [] : [...pending.values()].flatMap((r) => (r.sent ? r.lost(now) : [])),
+
+    /**
+     * The reliable session was lost: what was sent in it may or may not have run.
+     * `idempotent` requests go out again with the same id (a server answers a repeated id
+     * from its result cache), the others reject with `SESSION_LOST`.
+     */
+    sessionLost() {
+      const resent: string[] = []
+      const rejected: string[] = []
+      for (const [id, request] of pending) {
+        if (!request.sent) continue
+        if (request.idempotent) {
+          request.sent = false
+          resent.push(id)
+          host.submit(request.frame, request.type, request)
+        } else {
+          rejected.push(id)
+          request.fail(
+            new SocketError(
+              'SESSION_LOST',
+              `request "${request.type}" may or may not have run: the server lost the session`,
+            ),
+          )
+        }
+      }
+      return { resent, rejected }
+    },
 
     // Map iteration tolerates the deletions that fail() makes.
     ended(error) {

@@ -97,6 +97,10 @@ export interface QueueHooks {
   dropped(message: QueuedMessage, reason: DropReason): void
   /** A frame was written to the socket. */
   written(): void
+  /** The frame to write for one leaving the queue (the reliable mode stamps its seq). */
+  outbound(frame: Frame): Frame
+  /** While `true`, nothing leaves the queue (a full reliable window); `drain()` resumes. */
+  blocked(): boolean
   /** The number of queued messages may have changed. */
   changed(): void
 }
@@ -188,6 +192,7 @@ export class SendQueue {
     if (
       this.accepting &&
       ws?.readyState === 1 &&
+      !this.#hooks.blocked() &&
       (!this.#enabled ||
         this.priority ||
         // mock-socket's WebSocket has no `bufferedAmount`: undefined means nothing is buffered.
@@ -342,7 +347,7 @@ export class SendQueue {
   }
 
   #write(ws: WebSocketLike, frame: Frame, owner?: EntryOwner): void {
-    ws.send(frame)
+    ws.send(this.#hooks.outbound(frame))
     this.#hooks.written()
     owner?.settle('sent')
   }
@@ -484,6 +489,8 @@ export class SendQueue {
     // given: keep the queue for the next connection instead.
     if (ws?.readyState === 1) {
       while (ws.readyState === 1 && (ws.bufferedAmount ?? 0) <= this.#highWaterMarkBytes) {
+        // Held back by a part (a full window): it calls drain() when there is room again.
+        if (this.#hooks.blocked()) return
         const entry = this.#shift()
         if (!entry) break
         this.#write(ws, entry.message.data, entry.owner)

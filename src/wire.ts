@@ -28,6 +28,10 @@ export interface Envelope {
   re?: string
   data?: unknown
   error?: ErrorPayload
+  /** The reliable mode's sequence number of an application frame (PROTOCOL.md §10.2). */
+  seq?: number
+  /** The reliable mode's cumulative acknowledgement: every frame up to this seq is processed. */
+  ack?: number
 }
 
 /** What a native `message` event can carry. */

@@ -14,6 +14,8 @@ export interface TcpProxy {
    * either side closed or sent FIN meanwhile are destroyed then.
    */
   blackhole(on?: boolean): void
+  /** Resets every connection in both directions at once (a TCP RST each way), as a crashing middlebox does. */
+  cut(): void
   /** Client connections currently open through the proxy. */
   connections(): number
   /** Destroys every socket and stops listening. */
@@ -86,6 +88,13 @@ export async function startTcpProxy(
       if (on) return
       for (const pair of pairs) {
         if (isGone(pair.client) || isGone(pair.upstream)) destroy(pair)
+      }
+    },
+    cut() {
+      for (const pair of pairs) {
+        pairs.delete(pair)
+        pair.client.resetAndDestroy()
+        pair.upstream.resetAndDestroy()
       }
     },
     connections: () => pairs.size,

@@ -127,7 +127,7 @@ describe('typed dispatch and request/response against the reference server', () 
     await server.control.restart(300)
     const outcome = await pending
     expect(outcome).toMatchObject({ ok: true, value: { delayMs: 800, tag: 'twice' } })
-    expect(rec.of('open')).toEqual([{ reconnected: true, protocol: '' }])
+    expect(rec.of('open')).toEqual([{ reconnected: true, protocol: '', resumed: false }])
     expect(outcome.at).toBeGreaterThan(rec.times('open')[0] as number)
     const received = server.control.received()
     expect(received).toHaveLength(2)

@@ -543,8 +543,8 @@ describe('placement', () => {
     await settle()
     fake.last().open('chat.v2')
     expect(opens).toEqual([
-      { reconnected: false, protocol: '' },
-      { reconnected: true, protocol: 'chat.v2' },
+      { reconnected: false, protocol: '', resumed: false },
+      { reconnected: true, protocol: 'chat.v2', resumed: false },
     ])
     socket.close()
   })

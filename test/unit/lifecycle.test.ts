@@ -362,7 +362,9 @@ describe('state, events and snapshot', () => {
     const h = setup()
     h.socket.connect()
     h.factory.last().open('chat')
-    expect(payloads(h.events, 'open')).toEqual([{ reconnected: false, protocol: 'chat' }])
+    expect(payloads(h.events, 'open')).toEqual([
+      { reconnected: false, protocol: 'chat', resumed: false },
+    ])
 
     h.factory.last().serverClose(1006)
     expect(payloads(h.events, 'close')).toEqual([
@@ -502,7 +504,9 @@ describe('attempts', () => {
     h.factory.last().open()
     expect(h.socket.state).toBe('open')
     // The first connection that opens in a session is not a reconnect, however many tries it took.
-    expect(payloads(h.events, 'open')).toEqual([{ reconnected: false, protocol: '' }])
+    expect(payloads(h.events, 'open')).toEqual([
+      { reconnected: false, protocol: '', resumed: false },
+    ])
     h.socket.close()
   })
 
@@ -720,7 +724,9 @@ describe('stale sockets', () => {
     expect(vi.getTimerCount()).toBe(1)
     await vi.advanceTimersByTimeAsync(1000)
     h.factory.last().open()
-    expect(payloads(h.events, 'open')).toEqual([{ reconnected: false, protocol: '' }])
+    expect(payloads(h.events, 'open')).toEqual([
+      { reconnected: false, protocol: '', resumed: false },
+    ])
     h.socket.close()
   })
 

@@ -104,7 +104,7 @@ describe('offline and online', () => {
     expect(vi.getTimerCount()).toBe(1)
     fake.last().open()
     expect(socket.state).toBe('open')
-    expect(events.open.at(-1)).toEqual({ reconnected: true, protocol: '' })
+    expect(events.open.at(-1)).toEqual({ reconnected: true, protocol: '', resumed: false })
   })
 
   it('a drop while offline schedules no retry until online', () => {
@@ -275,9 +275,9 @@ describe('pagehide and pageshow (back/forward cache)', () => {
     const ws = open()
     net.emit('pagehide', { persisted: true })
 
-    expect(ws.closeCalls).toEqual([{ code: 1000, reason: 'page suspended' }])
+    expect(ws.closeCalls).toEqual([{ code: 1001, reason: 'page suspended' }])
     expect(ws.handlerCount).toBe(0)
-    const close = { code: 1000, reason: 'page suspended', wasClean: true }
+    const close = { code: 1001, reason: 'page suspended', wasClean: true }
     expect(events.close).toEqual([{ ...close, willReconnect: true }])
     expect(events.reconnecting).toEqual([
       { attempt: 0, delayMs: null, reason: 'page-suspended', lastClose: close },
@@ -293,8 +293,8 @@ describe('pagehide and pageshow (back/forward cache)', () => {
     fake.last().open()
     expect(socket.state).toBe('open')
     expect(events.open).toEqual([
-      { reconnected: false, protocol: '' },
-      { reconnected: true, protocol: '' },
+      { reconnected: false, protocol: '', resumed: false },
+      { reconnected: true, protocol: '', resumed: false },
     ])
   })
 

@@ -1,0 +1,312 @@
+import { checkNumbers } from './check.ts'
+import { TimerSlot } from './clock.ts'
+import type { CloseInfo } from './close-codes.ts'
+import { withDefaults } from './defaults.ts'
+import { checkKeys, invalidOption, SocketError } from './errors.ts'
+import type { SessionLost } from './events.ts'
+import { heartbeat } from './heartbeat.ts'
+import type { Feature, Part, PartHost } from './part.ts'
+import type { QueuedMessage } from './send-queue.ts'
+import { type Envelope, type Frame, frameBytes, isProtocolType } from './wire.ts'
+
+export interface ReliableOptions {
+  /**
+   * Frames sent but not yet acknowledged that the client keeps for replay. When the window
+   * is full, new sends wait in the queue (under its bounds); a sequenced frame is never
+   * dropped, only an ack or a lost session removes it.
+   * @default 1000
+   */
+  maxUnackedMessages?: number
+  /**
+   * Bytes of such frames.
+   * @default 1048576 (1 MiB)
+   */
+  maxUnackedBytes?: number
+  /**
+   * Milliseconds to wait for the server's `$session` after `$hello` / `$resume`. A server
+   * that does not answer in time, or answers something else first, does not speak the mode:
+   * the socket closes with `UNSUPPORTED` rather than fall back silently.
+   * @default 10000
+   */
+  helloTimeoutMs?: number
+  /**
+   * Acknowledged frames kept, so that a server that rolls back (acknowledged, then lost
+   * them) can be told exactly what it lost.
+   * @default 100
+   */
+  keepAckedMessages?: number
+  /**
+   * The heartbeat that finds half-open links. The mode's server answers pings, so it is on
+   * unless you pass your own, or `false`.
+   * @default heartbeat()
+   */
+  heartbeat?: Feature | false
+}
+
+type Resolved = Required<Omit<ReliableOptions, 'heartbeat'>>
+
+const DEFAULTS: Resolved = {
+  maxUnackedMessages: 1000,
+  maxUnackedBytes: 1024 * 1024,
+  helloTimeoutMs: 10_000,
+  keepAckedMessages: 100,
+}
+
+/** Acks go out after this many frames, or this long after the first unacknowledged one. */
+const ACK_EVERY = 32
+const ACK_DELAY_MS = 200
+/** Close codes of the mode (PROTOCOL.md §10): a broken rule, a server bound, displaced. */
+const PROTOCOL_VIOLATION = 4009
+const SESSION_LIMIT = 4008
+const DISPLACED = 4010
+
+/** A frame sent in the session and not known to be processed yet. */
+interface Logged extends QueuedMessage {
+  readonly seq: number
+}
+
+/**
+ * Reliable delivery, for the `reliable` option: `reliable: reliable()`. Every application
+ * frame gets a sequence number, the server acknowledges what it processed, and after a cut
+ * the socket resumes the session: both sides replay what the other has not seen, and drop
+ * what it has. Nothing is lost, duplicated or reordered while the server keeps the session;
+ * when it did not, `sessionlost` says exactly what is in doubt. Needs a server that speaks
+ * the mode (`resilient-socket/server`, PROTOCOL.md §10) and the JSON envelope codec.
+ */
+export function reliable(options: ReliableOptions = {}): Feature {
+  checkKeys('reliable.', options, [...Object.keys(DEFAULTS), 'heartbeat'])
+  const o = withDefaults(DEFAULTS, options as Resolved)
+  checkNumbers('reliable.', o, DEFAULTS)
+  const beat = options.heartbeat === undefined ? heartbeat() : options.heartbeat
+  if (beat !== false && beat?.feature !== 'heartbeat') {
+    throw invalidOption('reliable.heartbeat must be made by heartbeat(), or false')
+  }
+  return {
+    feature: 'reliable',
+    implies: beat ? { heartbeat: beat } : {},
+    create: (host) => reliablePart(o, host),
+  } as Feature
+}
+
+// A closure: only sockets in the reliable mode create one.
+function reliablePart(o: Resolved, host: PartHost): Part {
+  // Seqs are written into JSON objects: a codec that writes anything else cannot carry them.
+  let probe: Frame | undefined
+  try {
+    probe = host.encode({ type: '$hello' })
+  } catch {}
+  if (typeof probe !== 'string' || probe[0] !== '{') {
+    throw invalidOption(
+      'reliable() needs a codec that writes envelopes as JSON objects (jsonCodec)',
+    )
+  }
+  /** The session, once the server named it; kept across connections until it is lost. */
+  let sid: string | null = null
+  /** The last seq this client assigned, and the highest the server acknowledged. */
+  let sent = 0
+  let acked = 0
+  /** Sent and not acknowledged, in seq order: replayed after a resume. */
+  let log: Logged[] = []
+  let logBytes = 0
+  /** Acknowledged recently: what a rollback may have lost. */
+  let recent: Logged[] = []
+  /** The last server seq handed to the application, and how many of them are not acked yet. */
+  let seen = 0
+  let unackedIn = 0
+  /** `hello`: waiting for `$session`; `ready`: sequencing; `off`: no connection. */
+  let phase: 'off' | 'hello' | 'ready' = 'off'
+  /** Frames sent while sequencing; the stats of the mode. */
+  const helloTimer = new TimerSlot(host.clock)
+  const ackTimer = new TimerSlot(host.clock)
+
+  const sendAck = (): void => {
+    ackTimer.clear()
+    if (unackedIn === 0 || phase !== 'ready') return
+    if (host.write(() => host.encode({ type: '$ack', ack: seen }))) unackedIn = 0
+  }
+
+  /** A rule of §10.2 broken by the server: cut with 4009 and resume. */
+  const violation = (what: string): false => {
+    host.report(new SocketError('PROTOCOL_ERROR', `reliable mode: the server sent ${what}`))
+    const close = { code: PROTOCOL_VIOLATION, reason: 'protocol violation', wasClean: false }
+    if (phase === 'hello') unsupported(what)
+    else host.drop(close, 'protocol-error')
+    return false
+  }
+
+  const unsupported = (what: string): void => {
+    const close: CloseInfo = { code: 1000, reason: 'reliable mode unsupported', wasClean: true }
+    host.stop(
+      close,
+      new SocketError('UNSUPPORTED', `the server does not speak the reliable mode: ${what}`),
+    )
+  }
+
+  /** Everything up to `upTo` is processed by the server: out of the log, into the ring. */
+  const trim = (upTo: number): boolean => {
+    if (!Number.isSafeInteger(upTo) || upTo < 0 || upTo > sent) return false
+    if (upTo <= acked) return true
+    acked = upTo
+    let i = 0
+    while (i < log.length && (log[i] as Logged).seq <= upTo) logBytes -= (log[i++] as Logged).bytes
+    const done = log.splice(0, i)
+    recent = recent.concat(done).slice(-o.keepAckedMessages)
+    // Room in the window again: what waits in the queue may go.
+    if (done.length > 0) host.drain()
+    return true
+  }
+
+  const onSession = (envelope: Envelope): void => {
+    helloTimer.clear()
+    const data = (envelope.data ?? {}) as Partial<{
+      sid: unknown
+      resumed: unknown
+      in: unknown
+      out: unknown
+      reason: unknown
+    }>
+    const given = data.sid
+    const committed = data.in
+    const assigned = data.out
+    if (
+      typeof given !== 'string' ||
+      !given ||
+      typeof data.resumed !== 'boolean' ||
+      !Number.isSafeInteger(committed) ||
+      !Number.isSafeInteger(assigned)
+    ) {
+      unsupported('a malformed $session')
+      return
+    }
+    const previous = sid
+    // `in < acked` or `out < seen`: the server lost what it had acknowledged or sent.
+    const rollback = data.resumed && ((committed as number) < acked || (assigned as number) < seen)
+    if (data.resumed && given === previous && !rollback) {
+      if ((committed as number) > sent) {
+        violation(`"in": ${committed} beyond the last seq sent (${sent})`)
+        return
+      }
+      trim(committed as number)
+      phase = 'ready'
+      // Frames the server has not committed, under their original seqs, ahead of the queue.
+      for (const frame of log) host.write(() => frame.data)
+      host.ready(true)
+      return
+    }
+    sid = given
+    phase = 'ready'
+    if (previous !== null) {
+      const inDoubt = log
+      const rolledBack = rollback ? recent.filter((f) => f.seq > (committed as number)) : []
+      const oldest = recent[0]?.seq ?? acked + 1
+      const report: Omit<SessionLost, 'resentRequests' | 'rejectedRequests'> = {
+        reason: rollback ? 'rollback' : typeof data.reason === 'string' ? data.reason : 'unknown',
+        previousSid: previous,
+        sid: given,
+        inDoubt,
+        rolledBack,
+        lostBeyond: rollback && (committed as number) < oldest - 1,
+        lastSeen: seen,
+      }
+      reset()
+      host.sessionLost(report)
+    } else reset()
+    host.ready(false)
+  }
+
+  /** A new session: nothing sent, nothing seen. */
+  const reset = (): void => {
+    sent = acked = seen = unackedIn = logBytes = 0
+    log = []
+    recent = []
+  }
+
+  return {
+    frames: {
+      $session: onSession,
+      // Acks ride on any frame, and are read in envelope(); a bare `$ack` needs no more.
+      $ack: () => {},
+    },
+
+    opened() {
+      phase = 'hello'
+      const first =
+        sid === null
+          ? host.encode({ type: '$hello', data: { v: 1 } })
+          : host.encode({ type: '$resume', data: { v: 1, sid, seen, acked } })
+      host.write(() => first)
+      helloTimer.set(
+        () => unsupported(`no $session within ${o.helloTimeoutMs} ms`),
+        o.helloTimeoutMs,
+      )
+      return 'wait'
+    },
+
+    envelope(envelope) {
+      const { type, seq, ack } = envelope
+      if (phase === 'hello') {
+        if (type === '$session') return true
+        // Before `$session` only the other parts' frames may come (a `$pong`); anything of
+        // the application means a server that does not know the mode.
+        return isProtocolType(type) ? true : (unsupported(`"${type}" before $session`), false)
+      }
+      if (phase !== 'ready') return true
+      if (ack !== undefined && !trim(ack)) {
+        return violation(`an ack of ${String(ack)} (the last seq sent is ${sent})`)
+      }
+      if (isProtocolType(type)) return seq === undefined || violation(`a seq on "${type}"`)
+      if (!Number.isSafeInteger(seq) || (seq as number) < 1) {
+        return violation(`"${type}" with seq ${String(seq)}`)
+      }
+      if ((seq as number) <= seen) {
+        // Seen already (a replay that crossed an ack): drop it, and say so at once.
+        unackedIn++
+        sendAck()
+        return false
+      }
+      if (seq !== seen + 1) return violation(`seq ${seq} after ${seen} (a gap)`)
+      seen = seq
+      if (++unackedIn >= ACK_EVERY) sendAck()
+      else if (!ackTimer.armed) ackTimer.set(sendAck, ACK_DELAY_MS)
+      return true
+    },
+
+    outbound(frame: Frame): Frame {
+      // Binary frames are not sequenced (v1), nor is text that is not an envelope.
+      if (phase !== 'ready' || typeof frame !== 'string' || frame[0] !== '{') return frame
+      const seq = ++sent
+      const ackField = unackedIn > 0 ? `,"ack":${seen}` : ''
+      unackedIn = 0
+      ackTimer.clear()
+      const data = `{"seq":${seq}${ackField},${frame.slice(1)}`
+      // `{}` has no field to follow the comma.
+      const stamped = frame === '{}' ? `{"seq":${seq}${ackField}}` : data
+      const bytes = frameBytes(stamped)
+      log.push({ data: stamped, type: undefined, bytes, queuedAt: host.clock.now(), seq })
+      logBytes += bytes
+      return stamped
+    },
+
+    blocked: () =>
+      phase === 'ready' && (log.length >= o.maxUnackedMessages || logBytes >= o.maxUnackedBytes),
+
+    replays: () => sid !== null,
+
+    lost() {
+      phase = 'off'
+      helloTimer.clear()
+      ackTimer.clear()
+      return undefined
+    },
+
+    ended() {
+      phase = 'off'
+      helloTimer.clear()
+      ackTimer.clear()
+      sid = null
+      reset()
+    },
+  }
+}
+
+export { DISPLACED as DISPLACED_CODE, SESSION_LIMIT as SESSION_LIMIT_CODE }
