@@ -41,7 +41,9 @@ function decode(data: MessageData, codec: Codec): Envelope | undefined {
   const decoded = codec.decode(data)
   if (codec === jsonCodec) return decoded
   if (decoded !== undefined) return checkEnvelope(decoded)
-  return codec === rawCodec ? undefined : protocolEnvelope(data)
+  // rawCodec's decode is protocolEnvelope itself: no second look (and no import of rawCodec,
+  // so the core bundle does not carry it).
+  return codec.decode === protocolEnvelope ? undefined : protocolEnvelope(data)
 }
 
 /** Whether an undecodable frame is one of the protocol's own (`{"type":"$…`). */
