@@ -1,4 +1,4 @@
-import { type Codec, checkEnvelope, jsonCodec, protocolEnvelope, rawCodec } from './codec.ts'
+import { type Codec, checkEnvelope, jsonCodec, protocolEnvelope } from './codec.ts'
 import { describeValue, SocketError } from './errors.ts'
 import { type Envelope, frameBytes, type MessageData } from './wire.ts'
 

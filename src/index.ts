@@ -20,10 +20,10 @@ export { RemoteError, SocketError, type SocketErrorCode, UnauthorizedError } fro
 export {
   initialSnapshot,
   type ReconnectReason,
+  type SessionLost,
   type SocketEventName,
   type SocketEvents,
   type SocketSnapshot,
-  type SessionLost,
   type SocketStats,
 } from './events.ts'
 export { type HeartbeatOptions, heartbeat } from './heartbeat.ts'

@@ -222,7 +222,15 @@ export class Parts {
   }
 }
 
-type Hook = 'response' | 'wake' | 'lost' | 'ended' | 'redact' | 'blocked' | 'replays' | 'sessionLost'
+type Hook =
+  | 'response'
+  | 'wake'
+  | 'lost'
+  | 'ended'
+  | 'redact'
+  | 'blocked'
+  | 'replays'
+  | 'sessionLost'
 
 /** The one part with `hook`; two are refused (two parts cannot both rewrite the same frame). */
 function only(all: readonly Part[], hook: 'envelope' | 'outbound'): Part | undefined {

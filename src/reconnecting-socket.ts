@@ -17,7 +17,7 @@ import {
 import { type NetworkSignal, watchNetwork } from './network.ts'
 import type { SocketOptions, UrlProvider } from './options.ts'
 import { checkUrl, hasBaseUrl, type ResolvedOptions, resolveOptions } from './options.ts'
-import type { AttemptReason, Handshake, PartHost } from './part.ts'
+import type { AttemptReason, Handshake } from './part.ts'
 import { Parts } from './parts.ts'
 import { planReconnect } from './retry-policy.ts'
 import type {
@@ -37,6 +37,7 @@ import type {
 } from './schema.ts'
 import { type QueuedMessage, SendQueue, type SendResult } from './send-queue.ts'
 import { SnapshotStore } from './snapshot.ts'
+import { provideReach, SocketHost } from './socket-host.ts'
 import type { WebSocketLike } from './transport.ts'
 import { type Envelope, type Frame, isFrame, isProtocolType, type MessageData } from './wire.ts'
 
@@ -56,29 +57,6 @@ declare global {
 const disposeSymbol: typeof Symbol.dispose =
   (Symbol as { dispose?: typeof Symbol.dispose }).dispose ??
   (Symbol.for('Symbol.dispose') as typeof Symbol.dispose)
-
-type AnySocket = ReconnectingSocket<SocketSchema>
-
-/** How `SocketHost` reaches into a socket; filled in by the socket's static block. */
-let reach: {
-  options(socket: AnySocket): ResolvedOptions
-  generation(socket: AnySocket): number
-  active(socket: AnySocket): boolean
-  buffered(socket: AnySocket): number
-  encode(socket: AnySocket, envelope: Envelope): Frame
-  write(socket: AnySocket, build: () => Frame): boolean
-  submit(socket: AnySocket, ...args: Parameters<PartHost['submit']>): SendResult
-  update(socket: AnySocket, patch: Partial<SocketSnapshot>): void
-  emit(socket: AnySocket, event: SocketEventName, payload: unknown): void
-  report(socket: AnySocket, error: SocketError): void
-  drop(socket: AnySocket, ...args: Parameters<PartHost['drop']>): void
-  reconnect(socket: AnySocket, ...args: Parameters<PartHost['reconnect']>): void
-  stop(socket: AnySocket, ...args: Parameters<PartHost['stop']>): void
-  ready(socket: AnySocket, resumed: boolean): void
-  drain(socket: AnySocket): void
-  replays(socket: AnySocket): boolean
-  sessionLost(socket: AnySocket, ...args: Parameters<PartHost['sessionLost']>): void
-}
 
 /**
  * Everything that lives from `connect()` until the socket is closed, and starts over with the
@@ -750,7 +728,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   // What `SocketHost` may reach of a socket: set once, here, where private fields are in scope.
   static {
-    reach = {
+    provideReach<ReconnectingSocket<SocketSchema>>({
       options: (socket) => socket.#o,
       generation: (socket) => socket.#generation,
       active: (socket) => socket.#isActive(),
@@ -787,7 +765,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
           rejectedRequests: rejected,
         })
       },
-    }
+    })
   }
 
   /** Writes a protocol frame straight to the open socket; a throwing builder is reported. */
@@ -893,77 +871,6 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
 
   #redact(text: string): string {
     return this.#parts.redact(text)
-  }
-}
-
-/**
- * The parts' view of one socket (see `PartHost`). A class over the socket, not an object of
- * closures: its methods live on the prototype, so a socket with parts pays one small object
- * of heap for it, not a closure per method.
- */
-class SocketHost implements PartHost {
-  readonly #socket: AnySocket
-
-  constructor(socket: AnySocket) {
-    this.#socket = socket
-  }
-
-  get clock() {
-    return reach.options(this.#socket).clock
-  }
-  get logger() {
-    return reach.options(this.#socket).logger
-  }
-  get validators() {
-    return reach.options(this.#socket).validate
-  }
-  get connection() {
-    return reach.generation(this.#socket)
-  }
-  get active() {
-    return reach.active(this.#socket)
-  }
-  get buffered() {
-    return reach.buffered(this.#socket)
-  }
-  encode(envelope: Envelope): Frame {
-    return reach.encode(this.#socket, envelope)
-  }
-  write(build: () => Frame): boolean {
-    return reach.write(this.#socket, build)
-  }
-  submit(...args: Parameters<PartHost['submit']>): SendResult {
-    return reach.submit(this.#socket, ...args)
-  }
-  update(patch: Partial<SocketSnapshot>): void {
-    reach.update(this.#socket, patch)
-  }
-  emit<E extends SocketEventName>(event: E, payload: SocketEvents[E]): void {
-    reach.emit(this.#socket, event, payload)
-  }
-  report(error: SocketError): void {
-    reach.report(this.#socket, error)
-  }
-  drop(...args: Parameters<PartHost['drop']>): void {
-    reach.drop(this.#socket, ...args)
-  }
-  reconnect(...args: Parameters<PartHost['reconnect']>): void {
-    reach.reconnect(this.#socket, ...args)
-  }
-  stop(...args: Parameters<PartHost['stop']>): void {
-    reach.stop(this.#socket, ...args)
-  }
-  ready(resumed: boolean): void {
-    reach.ready(this.#socket, resumed)
-  }
-  drain(): void {
-    reach.drain(this.#socket)
-  }
-  get replays() {
-    return reach.replays(this.#socket)
-  }
-  sessionLost(...args: Parameters<PartHost['sessionLost']>): void {
-    reach.sessionLost(this.#socket, ...args)
   }
 }
 

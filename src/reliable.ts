@@ -248,7 +248,9 @@ function reliablePart(o: Resolved, host: PartHost): Part {
         if (type === '$session') return true
         // Before `$session` only the other parts' frames may come (a `$pong`); anything of
         // the application means a server that does not know the mode.
-        return isProtocolType(type) ? true : (unsupported(`"${type}" before $session`), false)
+        if (isProtocolType(type)) return true
+        unsupported(`"${type}" before $session`)
+        return false
       }
       if (phase !== 'ready') return true
       if (ack !== undefined && !trim(ack)) {
