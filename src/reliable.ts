@@ -91,11 +91,13 @@ export function reliable(options: ReliableOptions = {}): Feature {
 // A closure: only sockets in the reliable mode create one.
 function reliablePart(o: Resolved, host: PartHost): Part {
   // Seqs are written into JSON objects: a codec that writes anything else cannot carry them.
+  // The probe is an application envelope, since codecs (rawCodec) may write `$` frames as
+  // JSON and the application's frames as something else.
   let probe: Frame | undefined
   try {
-    probe = host.encode({ type: '$hello' })
+    probe = host.encode({ type: 'probe', data: 0 })
   } catch {}
-  if (typeof probe !== 'string' || probe[0] !== '{') {
+  if (typeof probe !== 'string' || probe[0] !== '{' || !probe.includes('"probe"')) {
     throw invalidOption(
       'reliable() needs a codec that writes envelopes as JSON objects (jsonCodec)',
     )
@@ -157,6 +159,11 @@ function reliablePart(o: Resolved, host: PartHost): Part {
   }
 
   const onSession = (envelope: Envelope): void => {
+    // One `$session` per connection: another one would restart numbering mid-stream.
+    if (phase !== 'hello') {
+      violation('a second $session')
+      return
+    }
     helloTimer.clear()
     const data = (envelope.data ?? {}) as Partial<{
       sid: unknown
@@ -172,8 +179,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       typeof given !== 'string' ||
       !given ||
       typeof data.resumed !== 'boolean' ||
-      !Number.isSafeInteger(committed) ||
-      !Number.isSafeInteger(assigned)
+      !isCount(committed) ||
+      !isCount(assigned)
     ) {
       unsupported('a malformed $session')
       return
@@ -209,9 +216,23 @@ function reliablePart(o: Resolved, host: PartHost): Part {
         lastSeen: seen,
       }
       reset()
+      adopt(committed as number, assigned as number)
       host.sessionLost(report)
-    } else reset()
+    } else {
+      reset()
+      adopt(committed as number, assigned as number)
+    }
     host.ready(false)
+  }
+
+  /**
+   * Numbering goes on from where the server is: 0 and 0 in a new session, but after a
+   * rollback the server kept the session at `in`/`out`, and a client that started over at 1
+   * would have its next frames dropped there as duplicates.
+   */
+  const adopt = (committed: number, assigned: number): void => {
+    sent = acked = committed
+    seen = assigned
   }
 
   /** A new session: nothing sent, nothing seen. */
@@ -309,6 +330,10 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       reset()
     },
   }
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) >= 0
 }
 
 export { DISPLACED as DISPLACED_CODE, SESSION_LIMIT as SESSION_LIMIT_CODE }
