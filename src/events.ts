@@ -66,7 +66,11 @@ export interface SocketEvents {
 
 /** What the reliable mode knows about a session the server did not continue. */
 export interface SessionLost {
-  /** The server's word: `unknown-session`, `expired`, `forbidden`, `version`, `rollback`, or `closed` (4008). */
+  /**
+   * The server's word: `unknown-session`, `expired`, `forbidden`, `version`, `rollback`, or
+   * `closed` (4008); `unsupported` when the resume got no usable `$session` and the socket
+   * ends with `UNSUPPORTED` (`sid` is then `null`).
+   */
   reason: string
   previousSid: string
   sid: string | null

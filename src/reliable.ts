@@ -138,6 +138,22 @@ function reliablePart(o: Resolved, host: PartHost): Part {
 
   const unsupported = (what: string): void => {
     const close: CloseInfo = { code: 1000, reason: 'reliable mode unsupported', wasClean: true }
+    // On a resume, the session ends here with frames the server never acknowledged: said,
+    // not dropped in silence. Requests are not settled as after a lost session (nothing can
+    // be resent): they reject with the socket's last error.
+    if (sid !== null) {
+      host.emit('sessionlost', {
+        reason: 'unsupported',
+        previousSid: sid,
+        sid: null,
+        inDoubt: log,
+        rolledBack: [],
+        lostBeyond: false,
+        lastSeen: seen,
+        resentRequests: [],
+        rejectedRequests: [],
+      })
+    }
     host.stop(
       close,
       new SocketError('UNSUPPORTED', `the server does not speak the reliable mode: ${what}`),
