@@ -20,16 +20,18 @@ export interface Payload {
 
 /**
  * `bench`: throughput and latency; `rec`: counted by the server (cut stream, outage); `b`:
- * the 30-byte burst frames; `s`: the size sweep's padded frames. The string types carry
- * their padding as `data`, so that every contender sends the very same bytes.
+ * the 30-byte burst frames; `s`: the size sweep's padded frames; `push`: the companion's
+ * server → client stream in the cut stream. The string types carry their padding as
+ * `data`, so that every contender sends the very same bytes.
  */
 export interface BenchSchema {
-  incoming: { bench: Payload; rec: Payload; b: string; s: string }
+  incoming: { bench: Payload; rec: Payload; b: string; s: string; push: Payload }
   outgoing: { bench: Payload; rec: Payload; b: string; s: string }
   requests: { echo: { request: Payload; response: Payload } }
 }
 
 export type MessageType = keyof BenchSchema['outgoing']
+export type IncomingType = keyof BenchSchema['incoming']
 type DataOf<K extends MessageType> = BenchSchema['outgoing'][K]
 
 /** resilient-socket's own account of a run: what `send()` returned and what `drop` reported. */
@@ -46,7 +48,7 @@ export interface Conn {
   /** Encodes `{ type, data }` as JSON and sends it. */
   send<K extends MessageType>(type: K, data: DataOf<K>): void
   /** The one handler for decoded echoes of every type above (replaces the previous one). */
-  onEcho<T = Payload>(handler: (data: T, type: MessageType) => void): void
+  onEcho<T = Payload>(handler: (data: T, type: IncomingType) => void): void
   /** Typed request/response, where the contender has it. */
   request?(data: Payload): Promise<Payload>
   /** Resolves when open: at once if open now, else at the next open. */
@@ -79,7 +81,7 @@ function onceOpen(target: EventTarget): Promise<void> {
 
 const noop = (): void => {}
 
-const ECHO_TYPES: readonly MessageType[] = ['bench', 'rec', 'b', 's']
+const ECHO_TYPES: readonly IncomingType[] = ['bench', 'rec', 'b', 's', 'push']
 
 // BENCH_FROM may name an older copy, from before the feature factories: that one took
 // `heartbeat: true` and answered request() without a `requests` option.
@@ -104,13 +106,30 @@ export const REQUEST_OPTIONS: SocketOptions<BenchSchema> = hasFactories
   ? { requests: lib.requests() }
   : {}
 
+// The reliable mode came after the feature factories: an older copy (BENCH_FROM) has none,
+// and the scenarios leave its rows out.
+const reliableFactory = (lib as Partial<Pick<Library, 'reliable'>>).reliable
+export const hasReliable = typeof reliableFactory === 'function'
+
+/** The name of the reliable mode's rows (against the companion: it needs a server that speaks it). */
+export const RELIABLE_NAME = 'resilient-socket reliable()'
+
+/**
+ * resilient-socket with `reliable: reliable()` (its defaults; the mode's heartbeat is the
+ * one of every scenario), or null for a copy that has no reliable mode.
+ */
+export function reliableContender(name = RELIABLE_NAME): Contender | null {
+  if (!reliableFactory) return null
+  return resilient(name, { reliable: reliableFactory() })
+}
+
 /** Parses an echo as raw and partysocket users would, and hands it to the current handler. */
 function jsonEchoes(
   target: { onmessage: ((event: MessageEvent<string>) => void) | null },
-  handler: () => (data: unknown, type: MessageType) => void,
+  handler: () => (data: unknown, type: IncomingType) => void,
 ): void {
   target.onmessage = (event) => {
-    const message = JSON.parse(event.data) as { type: MessageType; data: unknown }
+    const message = JSON.parse(event.data) as { type: IncomingType; data: unknown }
     if (ECHO_TYPES.includes(message.type)) handler()(message.data, message.type)
   }
 }
@@ -120,7 +139,7 @@ export const raw: Contender = {
   name: 'raw WebSocket',
   create(url) {
     const ws = new WebSocket(url)
-    let handler: (data: unknown, type: MessageType) => void = noop
+    let handler: (data: unknown, type: IncomingType) => void = noop
     let isOpen = false
     const openWaiters: (() => void)[] = []
     ws.onopen = () => {
@@ -162,7 +181,7 @@ export function resilient(
         ...RESILIENT_OPTIONS,
         ...options,
       })
-      let handler: (data: unknown, type: MessageType) => void = noop
+      let handler: (data: unknown, type: IncomingType) => void = noop
       for (const type of ECHO_TYPES) socket.onMessage(type, (data) => handler(data, type))
       const tally: Tally = { sent: 0, queued: 0, dropped: 0, drops: {} }
       socket.on('drop', ({ reason }) => {
@@ -210,7 +229,7 @@ export const partysocket: Contender = {
   name: 'partysocket 1.3.0',
   create(url) {
     const ws = new ReconnectingWebSocket(url, undefined, { WebSocket: globalThis.WebSocket })
-    let handler: (data: unknown, type: MessageType) => void = noop
+    let handler: (data: unknown, type: IncomingType) => void = noop
     jsonEchoes(ws as unknown as Parameters<typeof jsonEchoes>[0], () => handler)
     ws.onerror = noop
     const nextOpen = (): Promise<void> =>

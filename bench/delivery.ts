@@ -3,7 +3,7 @@
 //   cut stream: 5,000 messages at 1 per ms through a relay that resets the connection
 //   5 times at seeded random moments; counted by the server.
 // The outage (server down while the application keeps sending) is in recovery.ts.
-import type { Conn, Contender, Tally } from './contenders.ts'
+import type { Conn, Contender, Payload, Tally } from './contenders.ts'
 import { startCutProxy } from './cut-proxy.ts'
 import type { RecoveryCount } from './echo-server.ts'
 import { settle, withTimeout } from './rounds.ts'
@@ -112,11 +112,23 @@ export async function burst(
   return { echoed, missing: count - echoed, ms: lastAt - start, tally }
 }
 
-export interface CutRun {
+/** One direction of a cut stream, as its receiver counted it. */
+export interface StreamCount {
   delivered: number
   lost: number
   duplicates: number
   inOrder: boolean
+}
+
+/** The server → client half: the client counts; the server says what it could not send. */
+export interface PushRun extends StreamCount {
+  /** A plain client had no connection open when the server produced the frame. */
+  noConnection: number
+  /** The server's send rejected (a connection that had just closed). */
+  refused: number
+}
+
+export interface CutRun extends StreamCount {
   /** Resets that found a connection to cut (the others fell while the client was reconnecting). */
   hits: number
   /** When the resets fell, in ms from the start of the stream. */
@@ -126,6 +138,42 @@ export interface CutRun {
   droppedByQueue: number
   /** Lost messages that were written to a connection that was then reset. */
   lostOnWire: number
+  /** The companion's stream to the client over the same cuts; null against the echo server. */
+  push: PushRun | null
+  /** The first errors the companion reported in the run, if any. */
+  serverErrors: string[]
+}
+
+/** Counts distinct sequence numbers, duplicates and order, as they arrive. */
+export class SeqCounter {
+  readonly #seen: Uint8Array
+  #last = -1
+  received = 0
+  unique = 0
+  inOrder = true
+
+  constructor(count: number) {
+    this.#seen = new Uint8Array(count)
+  }
+
+  add(seq: number): void {
+    this.received++
+    if (seq <= this.#last) this.inOrder = false
+    this.#last = Math.max(this.#last, seq)
+    if (this.#seen[seq] === 0) {
+      this.#seen[seq] = 1
+      this.unique++
+    }
+  }
+
+  result(count: number): StreamCount {
+    return {
+      delivered: this.unique,
+      lost: count - this.unique,
+      duplicates: this.received - this.unique,
+      inOrder: this.inOrder,
+    }
+  }
 }
 
 /** The seeded reset times of one round, shared by every contender in it. */
@@ -137,22 +185,48 @@ export function cutTimes(seed: number): number[] {
   )
 }
 
+/**
+ * The cut stream against `server`. With the companion (`both`), the server streams the
+ * same count to the client at the same rate over the same resets, and the client counts it.
+ */
 export async function cutStream(
   contender: Contender,
   server: EchoServer,
   seed: number,
+  both = false,
 ): Promise<CutRun> {
   await server.reset()
   const proxy = await startCutProxy(server.port)
   const conn = contender.create(proxy.url)
   const timers: ReturnType<typeof setTimeout>[] = []
+  const pushes = new SeqCounter(CUT_MESSAGES)
+  conn.onEcho<Payload>((data, type) => {
+    if (type === 'push') pushes.add(data.seq)
+  })
   try {
     await withTimeout(conn.opened(), OPEN_TIMEOUT_MS, `${contender.name} open`)
     const cutAtMs = cutTimes(seed)
     let hits = 0
     for (const at of cutAtMs) timers.push(setTimeout(() => proxy.cut() > 0 && hits++, at))
+    if (both) await server.push(CUT_MESSAGES, 1)
     await paced(CUT_MESSAGES, 1, (seq) => conn.send('rec', { seq, text: 'through the cuts' }))
     const count = await awaitDelivery(server, conn, CUT_MESSAGES)
+    let push: PushRun | null = null
+    let serverErrors: string[] = []
+    if (both) {
+      const done = async (): Promise<boolean> => {
+        const { push: sent } = await server.companionCount()
+        return sent.done && pushes.unique >= sent.sent
+      }
+      await settle(done, () => pushes.received, { quietMs: 1500, timeoutMs: 30_000 })
+      const { push: sent, errors } = await server.companionCount()
+      push = {
+        ...pushes.result(CUT_MESSAGES),
+        noConnection: sent.noConnection,
+        refused: sent.refused,
+      }
+      serverErrors = errors
+    }
     const tally = snapshot(conn.tally)
     const lost = CUT_MESSAGES - count.unique
     const droppedByQueue = dropsOf(tally)
@@ -166,6 +240,8 @@ export async function cutStream(
       tally,
       droppedByQueue,
       lostOnWire: lost - droppedByQueue,
+      push,
+      serverErrors,
     }
   } finally {
     for (const timer of timers) clearTimeout(timer)

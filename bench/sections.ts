@@ -2,7 +2,15 @@
 // scenario side by side for every contender, summarises the rounds, prints a table and
 // says which targets of issue 14 it meets. Every contender runs with its defaults; a row
 // that sets an option names it.
-import { type Contender, partysocket, raw, resilient, type Tally } from './contenders.ts'
+import {
+  type Contender,
+  partysocket,
+  RELIABLE_NAME,
+  raw,
+  reliableContender,
+  resilient,
+  type Tally,
+} from './contenders.ts'
 import {
   BURST_FRAME_BYTES,
   BURST_MESSAGES,
@@ -130,14 +138,21 @@ function judgeBurst(section: BurstSection): Target[] {
 
 // ── Cut stream ───────────────────────────────────────────────────────────────────────
 
-export interface CutRow {
-  name: string
+export interface CutDirection {
   lostTotal: number
-  droppedByQueueTotal: number | null
-  lostOnWireTotal: number
   duplicatesTotal: number
   allInOrder: boolean
-  runs: { lost: number; hits: number; droppedByQueue: number }[]
+}
+
+export interface CutRow extends CutDirection {
+  name: string
+  droppedByQueueTotal: number | null
+  lostOnWireTotal: number
+  /** The companion's stream to the client over the same resets. */
+  push: (CutDirection & { noConnectionTotal: number; refusedTotal: number }) | null
+  runs: { lost: number; hits: number; droppedByQueue: number; pushLost: number | null }[]
+  /** The first errors the companion reported, over all rounds. */
+  serverErrors: string[]
   note: string
 }
 
@@ -145,19 +160,27 @@ export interface CutSection {
   messages: number
   cuts: number
   rounds: number
+  /** `companion`: resilient-socket/server for every contender, with a stream each way. */
+  server: 'companion' | 'echo'
   /** The reset times of each round (ms from the start of the stream). */
   cutAtMs: number[][]
   rows: CutRow[]
 }
 
+/**
+ * Every contender against the same companion endpoint, so that the client is the only
+ * difference: plain clients get plain connections, reliable() gets a session.
+ */
 export async function cutSection(server: EchoServer, options: RoundsOptions): Promise<CutSection> {
-  const contenders = [raw, resilient(), partysocket]
+  const reliableOne = reliableContender()
+  const contenders = [raw, partysocket, resilient(), ...(reliableOne ? [reliableOne] : [])]
   const runs = await alternate(contenders, { ...options, warmUp: false }, (c, n) =>
-    cutStream(c, server, CUT_SEED + n),
+    cutStream(c, server, CUT_SEED + n, true),
   )
   const rows = contenders.map((contender): CutRow => {
     const own = runs.get(contender) ?? []
     const ours = own.every((run) => run.tally !== null)
+    const pushes = own.map((run) => run.push).filter((push) => push !== null)
     return {
       name: contender.name,
       lostTotal: sum(own.map((run) => run.lost)),
@@ -165,59 +188,114 @@ export async function cutSection(server: EchoServer, options: RoundsOptions): Pr
       lostOnWireTotal: sum(own.map((run) => run.lostOnWire)),
       duplicatesTotal: sum(own.map((run) => run.duplicates)),
       allInOrder: own.every((run) => run.inOrder),
-      runs: own.map(({ lost, hits, droppedByQueue }) => ({ lost, hits, droppedByQueue })),
+      push:
+        pushes.length === own.length
+          ? {
+              lostTotal: sum(pushes.map((push) => push.lost)),
+              duplicatesTotal: sum(pushes.map((push) => push.duplicates)),
+              allInOrder: pushes.every((push) => push.inOrder),
+              noConnectionTotal: sum(pushes.map((push) => push.noConnection)),
+              refusedTotal: sum(pushes.map((push) => push.refused)),
+            }
+          : null,
+      runs: own.map(({ lost, hits, droppedByQueue, push }) => ({
+        lost,
+        hits,
+        droppedByQueue,
+        pushLost: push?.lost ?? null,
+      })),
+      serverErrors: [...new Set(own.flatMap((run) => run.serverErrors))].slice(0, 5),
       note:
         contender === raw
           ? 'no reconnection: all is lost from the first cut that hits'
           : contender === partysocket
-            ? 'sends while closed are queued without a bound; what was written before a reset is lost'
-            : 'queue defaults; what was written before a reset is lost (no acknowledgements yet)',
+            ? 'unbounded queue while closed; no acknowledgements'
+            : contender === reliableOne
+              ? 'a session: seqs, acks, replay after resume'
+              : 'queue defaults; no acknowledgements',
     }
   })
   const cutAtMs = Array.from({ length: options.rounds }, (_, i) => cutTimes(CUT_SEED + i + 1))
-  return { messages: CUT_MESSAGES, cuts: CUTS, rounds: options.rounds, cutAtMs, rows }
+  return {
+    messages: CUT_MESSAGES,
+    cuts: CUTS,
+    rounds: options.rounds,
+    server: 'companion',
+    cutAtMs,
+    rows,
+  }
 }
 
 export function renderCut(section: CutSection): string {
   const total = section.messages * section.rounds
+  const direction = (d: CutDirection | null): string[] =>
+    d === null
+      ? ['n/a', 'n/a', 'n/a']
+      : [`${en(d.lostTotal)} of ${en(total)}`, en(d.duplicatesTotal), d.allInOrder ? 'yes' : 'no']
+  const errors = section.rows.filter((row) => row.serverErrors.length > 0)
   return [
-    `Cut stream: ${en(section.messages)} messages at 1 per ms through a TCP relay that resets the connection ${section.cuts} times at seeded random moments (${section.rounds} rounds; resets at ${section.cutAtMs.map((cuts) => cuts.join('/')).join(' and ')} ms), counted by the server`,
+    `Cut stream: ${en(section.messages)} messages each way at 1 per ms (client → server, and the server's own stream to the client) through a TCP relay that resets the connection ${section.cuts} times at seeded random moments (${section.rounds} rounds; resets at ${section.cutAtMs.map((cuts) => cuts.join('/')).join(' and ')} ms). Every contender against the same resilient-socket/server endpoint; each side counts what it received`,
     '',
     table(
       [
         'contender',
-        'lost (all rounds)',
-        'dropped by its own queue',
-        'lost on the wire',
-        'duplicates',
+        'client → server: lost',
+        'duplicated',
         'in order',
-        'per round: lost / resets that hit',
+        'server → client: lost',
+        'duplicated',
+        'in order',
+        'of the lost → client: no connection open',
+        'dropped by its own queue',
+        'per round: lost → / lost ← / resets that hit',
         'note',
       ],
       section.rows.map((row) => [
         row.name,
-        `${en(row.lostTotal)} of ${en(total)}`,
+        ...direction(row),
+        ...direction(row.push),
+        row.push === null ? 'n/a' : en(row.push.noConnectionTotal + row.push.refusedTotal),
         row.droppedByQueueTotal === null ? '—' : en(row.droppedByQueueTotal),
-        en(row.lostOnWireTotal),
-        en(row.duplicatesTotal),
-        row.allInOrder ? 'yes' : 'no',
-        row.runs.map((run) => `${run.lost}/${run.hits}`).join(' '),
+        row.runs.map((run) => `${run.lost}/${run.pushLost ?? '—'}/${run.hits}`).join(' '),
         row.note,
       ]),
     ),
+    ...(errors.length
+      ? [
+          '',
+          ...errors.map((row) => `Server errors with ${row.name}: ${row.serverErrors.join('; ')}`),
+        ]
+      : []),
   ].join('\n')
 }
 
 function judgeCut(section: CutSection): Target[] {
-  const ours = section.rows.find((row) => row.droppedByQueueTotal !== null)
-  if (!ours) return []
-  return [
-    {
-      target: 'cut stream: nothing dropped by the socket’s own queue',
+  const targets: Target[] = []
+  const ours = section.rows.find((row) => row.name === 'resilient-socket')
+  if (ours) {
+    targets.push({
+      target: 'cut stream: nothing dropped by the socket’s own queue (defaults)',
       value: `${en(ours.droppedByQueueTotal ?? 0)} dropped by the queue, ${en(ours.lostOnWireTotal)} lost on the wire`,
       met: ours.droppedByQueueTotal === 0,
-    },
-  ]
+    })
+  }
+  const reliableRow = section.rows.find((row) => row.name === RELIABLE_NAME)
+  if (reliableRow) {
+    const push = reliableRow.push
+    targets.push({
+      target: 'cut stream with reliable(): 0 lost, 0 duplicated, in order, both directions',
+      value: `→ ${en(reliableRow.lostTotal)} lost, ${en(reliableRow.duplicatesTotal)} dup, ${reliableRow.allInOrder ? 'in order' : 'OUT OF ORDER'}; ← ${push ? `${en(push.lostTotal)} lost, ${en(push.duplicatesTotal)} dup, ${push.allInOrder ? 'in order' : 'OUT OF ORDER'}` : 'n/a'}`,
+      met:
+        reliableRow.lostTotal === 0 &&
+        reliableRow.duplicatesTotal === 0 &&
+        reliableRow.allInOrder &&
+        push !== null &&
+        push.lostTotal === 0 &&
+        push.duplicatesTotal === 0 &&
+        push.allInOrder,
+    })
+  }
+  return targets
 }
 
 // ── Outage ───────────────────────────────────────────────────────────────────────────

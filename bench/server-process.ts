@@ -1,12 +1,28 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import type { RecoveryCount, ServerCommand, ServerMessage } from './echo-server.ts'
+import type { CompanionCommand, CompanionMessage, PushCount } from './companion-server.ts'
+import type { RecoveryCount } from './echo-server.ts'
 
-const SCRIPT = fileURLToPath(new URL('./echo-server.ts', import.meta.url))
+type ServerCommand = CompanionCommand
+type ServerMessage = CompanionMessage
+
+const ECHO_SCRIPT = fileURLToPath(new URL('./echo-server.ts', import.meta.url))
+const COMPANION_SCRIPT = fileURLToPath(new URL('./companion-server.ts', import.meta.url))
 const START_TIMEOUT_MS = 15_000
 const REPLY_TIMEOUT_MS = 10_000
 
-/** The echo server in a child process, and the few things the scenarios ask of it. */
+/** What the companion counted: the client → server stream, and its own push stream. */
+export interface CompanionCount {
+  count: RecoveryCount
+  push: PushCount
+  /** The first server errors since the last reset. */
+  errors: string[]
+}
+
+/**
+ * The echo server (or the companion, `EchoServer.companion()`) in a child process, and the
+ * few things the scenarios ask of it.
+ */
 export class EchoServer {
   readonly port: number
   /** When the server started listening (epoch ms, sub-millisecond, from the child's clock). */
@@ -25,7 +41,15 @@ export class EchoServer {
 
   /** Forks the server (on `port`, or a free one) and resolves once it listens. */
   static start(port = 0): Promise<EchoServer> {
-    const child = forkServer(port, false)
+    return EchoServer.#start(forkServer(port, false), port)
+  }
+
+  /** `resilient-socket/server` (bench/companion-server.ts) instead of the thin echo server. */
+  static companion(): Promise<EchoServer> {
+    return EchoServer.#start(forkServer(0, false, COMPANION_SCRIPT), 0)
+  }
+
+  static #start(child: ChildProcess, port: number): Promise<EchoServer> {
     return until(child, 'ready', port).then((ready) => {
       if (ready.event !== 'ready') throw new Error('unexpected reply')
       return new EchoServer(child, ready.port, ready.upAt)
@@ -57,9 +81,23 @@ export class EchoServer {
   }
 
   async recovery(): Promise<RecoveryCount> {
-    const reply = await this.#ask({ cmd: 'recovery' }, 'recovery')
-    if (reply.event !== 'recovery') throw new Error('unexpected reply')
+    const reply = await this.#ask({ cmd: 'recovery' }, ['recovery', 'companion'])
+    if (reply.event !== 'recovery' && reply.event !== 'companion') {
+      throw new Error('unexpected reply')
+    }
     return reply.count
+  }
+
+  /** The companion's counts in both directions (the echo server has no push stream). */
+  async companionCount(): Promise<CompanionCount> {
+    const reply = await this.#ask({ cmd: 'recovery' }, ['recovery', 'companion'])
+    if (reply.event !== 'companion') throw new Error('not the companion server')
+    return { count: reply.count, push: reply.push, errors: reply.errors }
+  }
+
+  /** Starts the companion's server → client stream: `count` frames at `perMs` per ms. */
+  async push(count: number, perMs: number): Promise<void> {
+    await this.#ask({ cmd: 'push', count, perMs }, 'pushing')
   }
 
   /** When each connection was accepted since the last call (epoch ms, the clock of `upAt`). */
@@ -102,7 +140,11 @@ export class EchoServer {
     })
   }
 
-  #ask(command: ServerCommand, event: ServerMessage['event']): Promise<ServerMessage> {
+  #ask(
+    command: ServerCommand,
+    event: ServerMessage['event'] | ServerMessage['event'][],
+  ): Promise<ServerMessage> {
+    const events: string[] = Array.isArray(event) ? event : [event]
     const child = this.#child
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -110,7 +152,7 @@ export class EchoServer {
         reject(new Error(`echo server did not answer "${command.cmd}"`))
       }, REPLY_TIMEOUT_MS)
       const onMessage = (message: ServerMessage): void => {
-        if (message.event !== event) return
+        if (!events.includes(message.event)) return
         clearTimeout(timer)
         child.off('message', onMessage)
         resolve(message)
@@ -121,8 +163,8 @@ export class EchoServer {
   }
 }
 
-function forkServer(port: number, standby: boolean): ChildProcess {
-  return fork(SCRIPT, ['--port', String(port), ...(standby ? ['--standby'] : [])], {
+function forkServer(port: number, standby: boolean, script = ECHO_SCRIPT): ChildProcess {
+  return fork(script, ['--port', String(port), ...(standby ? ['--standby'] : [])], {
     execPath: process.execPath,
     // No inherited --cpu-prof / --expose-gc: the server is not what is measured.
     execArgv: [],
