@@ -3,9 +3,11 @@ import {
   type Contender,
   libraryFrom,
   partysocket,
+  RELIABLE_NAME,
   REQUEST_OPTIONS,
   RESILIENT_OPTIONS_SHOWN,
   raw,
+  reliableContender,
   resilient,
 } from './contenders.ts'
 import { idleFootprint, settledTimers } from './memory.ts'
@@ -62,6 +64,8 @@ const TARGETS = {
 
 export interface ThroughputRow {
   name: string
+  /** The server it ran against; the ratios are to the raw WebSocket on the same one. */
+  server: ServerKind
   medianMs: number
   ratio: number
   messagesPerSecond: number
@@ -89,6 +93,8 @@ export interface LatencyRow {
 
 export interface MemoryRow {
   name: string
+  /** The server it was connected to (a reliable socket needs the companion). */
+  server: ServerKind
   heapBytesPerInstance: number
   heapOverRawBytes: number
   timersJustOpened: number
@@ -109,6 +115,12 @@ export interface BenchResults extends DeliveryResults {
   size?: SizeReport
   targets: Target[]
 }
+
+/** The thin echo server, or resilient-socket/server (bench/companion-server.ts). */
+export type ServerKind = 'echo' | 'companion'
+
+/** The raw WebSocket against the companion: the reliable mode's like-for-like reference. */
+const rawOnCompanion: Contender = { ...raw, name: 'raw WebSocket (companion)' }
 
 const r1 = (value: number): number => round(value, 1)
 const r3 = (value: number): number => round(value, 3)
@@ -150,6 +162,13 @@ export class Bench {
       sections.has(s),
     )
     const server = needsServer ? await EchoServer.start() : null
+    // The cut stream runs every contender against the companion; throughput and memory
+    // add reliable() rows, which need it, unless the copy measured has no reliable mode.
+    const reliableRows = reliableContender() !== null
+    const needsCompanion =
+      sections.has('cut') ||
+      (reliableRows && (sections.has('throughput') || sections.has('memory')))
+    const companion = needsCompanion ? await EchoServer.companion() : null
     const timed = async <T>(section: string, run: () => T | Promise<T>): Promise<T> => {
       const start = performance.now()
       const result = await run()
@@ -160,21 +179,23 @@ export class Bench {
     }
     try {
       const memory = server && sections.has('memory')
-      const idle = async () => (server ? timed('memory', () => this.#memory(server)) : undefined)
+      const idle = async () =>
+        server ? timed('memory', () => this.#memory(server, companion)) : undefined
       if (memory && !memoryAfterTraffic) results.memory = await idle()
       if (server && sections.has('throughput'))
-        results.throughput = await timed('throughput', () => this.#throughput(server))
+        results.throughput = await timed('throughput', () => this.#throughput(server, companion))
       if (server && sections.has('latency'))
         results.latency = await timed('latency', () => this.#latency(server))
       if (server && sections.has('burst'))
         results.burst = await timed('burst', () => burstSection(server, this.#options('burst')))
-      if (server && sections.has('cut'))
-        results.cut = await timed('cut', () => cutSection(server, this.#options('cut')))
+      if (companion && sections.has('cut'))
+        results.cut = await timed('cut', () => cutSection(companion, this.#options('cut')))
       if (server && sections.has('sweep'))
         results.sweep = await timed('sweep', () => sweepSection(server, this.#options('sweep')))
       if (memory && memoryAfterTraffic) results.memory = await idle()
     } finally {
       await server?.stop()
+      await companion?.stop()
     }
     // These two start and kill servers of their own.
     if (sections.has('outage'))
@@ -197,9 +218,16 @@ export class Bench {
     }
   }
 
-  async #throughput(server: EchoServer): Promise<BenchResults['throughput']> {
+  async #throughput(
+    server: EchoServer,
+    companion: EchoServer | null,
+  ): Promise<BenchResults['throughput']> {
     // The burst (about 3 MB) outruns the default 1 MiB high-water mark, so most of it goes
-    // through the send queue; the second row shows what that backpressure costs.
+    // through the send queue; the second row shows what that backpressure costs. The
+    // reliable mode needs a server that speaks it, so its row runs against the companion,
+    // next to the raw WebSocket on the same companion (which parses and answers each frame).
+    const reliableOne = companion ? reliableContender(`${RELIABLE_NAME} (companion)`) : null
+    const onCompanion = new Set<Contender>(reliableOne ? [rawOnCompanion, reliableOne] : [])
     const contenders = [
       raw,
       resilient(),
@@ -207,19 +235,23 @@ export class Bench {
         highWaterMarkBytes: Number.POSITIVE_INFINITY,
       }),
       partysocket,
+      ...onCompanion,
     ]
+    const serverOf = (c: Contender): EchoServer =>
+      onCompanion.has(c) && companion ? companion : server
     const runs = await alternate(contenders, this.#options('throughput'), (c) =>
-      pipelined(c, server, THROUGHPUT_MESSAGES),
+      pipelined(c, serverOf(c), THROUGHPUT_MESSAGES),
     )
-    const baseRuns = runs.get(raw) ?? []
-    const base = median(baseRuns.map((run) => run.ms))
-    const baseCpu = median((runs.get(raw) ?? []).map((run) => run.cpuMs))
     const rows = contenders.map((contender): ThroughputRow => {
+      const baseRuns = runs.get(onCompanion.has(contender) ? rawOnCompanion : raw) ?? []
+      const base = median(baseRuns.map((run) => run.ms))
+      const baseCpu = median(baseRuns.map((run) => run.cpuMs))
       const own = runs.get(contender) ?? []
       const medianMs = median(own.map((run) => run.ms))
       const cpuMs = median(own.map((run) => run.cpuMs))
       return {
         name: contender.name,
+        server: onCompanion.has(contender) ? 'companion' : 'echo',
         medianMs: r1(medianMs),
         ratio: r3(ratio(medianMs, base)),
         messagesPerSecond: Math.round((THROUGHPUT_MESSAGES / medianMs) * 1000),
@@ -268,21 +300,30 @@ export class Bench {
     return { roundTrips: ROUND_TRIPS, rows }
   }
 
-  async #memory(server: EchoServer): Promise<BenchResults['memory']> {
-    const contenders = [raw, resilient('resilient-socket (heartbeat on)'), partysocket]
+  async #memory(server: EchoServer, companion: EchoServer | null): Promise<BenchResults['memory']> {
+    const reliableOne = companion ? reliableContender(`${RELIABLE_NAME} (companion)`) : null
+    const contenders = [
+      raw,
+      resilient('resilient-socket (heartbeat on)'),
+      partysocket,
+      ...(reliableOne ? [reliableOne] : []),
+    ]
+    const serverOf = (c: Contender): EchoServer =>
+      c === reliableOne && companion ? companion : server
     const runs = await alternate(contenders, this.#options('memory'), (c) =>
-      idleFootprint(c, server, IDLE_INSTANCES),
+      idleFootprint(c, serverOf(c), IDLE_INSTANCES),
     )
     this.#log(
       `memory: timers after ${SETTLE_MS / 1000} s idle, ${IDLE_INSTANCES} of each held at once`,
     )
-    const settled = await settledTimers(contenders, server, IDLE_INSTANCES, SETTLE_MS)
+    const settled = await settledTimers(contenders, serverOf, IDLE_INSTANCES, SETTLE_MS)
     const heap = (contender: Contender) =>
       median((runs.get(contender) ?? []).map((run) => run.heapBytesPerInstance))
     const baseHeap = heap(raw)
     const rows = contenders.map(
       (contender): MemoryRow => ({
         name: contender.name,
+        server: contender === reliableOne ? 'companion' : 'echo',
         heapBytesPerInstance: Math.round(heap(contender)),
         heapOverRawBytes: Math.round(heap(contender) - baseHeap),
         timersJustOpened: r3(
@@ -309,7 +350,7 @@ export class Bench {
     if (throughput) {
       out.push(
         '',
-        `Pipelined throughput: ${throughput.messages.toLocaleString('en')} JSON messages sent at once, until the last echo is decoded (median)`,
+        `Pipelined throughput: ${throughput.messages.toLocaleString('en')} JSON messages sent at once, until the last echo is decoded (median). Rows marked (companion) ran against resilient-socket/server, which parses and answers every frame; their ratios are to the raw WebSocket on the companion`,
         '',
         table(
           [
@@ -432,6 +473,16 @@ function judge(results: BenchResults): Target[] {
       target: `throughput within ${TARGETS.throughputRatio}× of raw (heartbeat + typed dispatch on)`,
       value: times(through.ratio),
       met: through.ratio <= TARGETS.throughputRatio,
+    })
+  }
+  const reliableThrough = results.throughput?.rows.find((row) => row.name.startsWith(RELIABLE_NAME))
+  if (reliableThrough) {
+    targets.push({
+      target: `throughput with reliable() within ${TARGETS.throughputRatio}× of raw (both on the companion)`,
+      value: `${times(reliableThrough.ratio)} (paired ${times(reliableThrough.pairedRatio)}, client CPU ${times(reliableThrough.cpuRatio)})`,
+      met:
+        reliableThrough.deliveredMin === results.throughput?.messages &&
+        reliableThrough.ratio <= TARGETS.throughputRatio,
     })
   }
   const latency = results.latency?.rows.find((row) => row.name.endsWith('send/onMessage'))

@@ -30,8 +30,13 @@ async function openAll(contender: Contender, server: EchoServer, count: number):
 
 /** Closes them and waits until both ends have let go of every TCP socket. */
 async function closeAll(instances: Idle[], server: EchoServer, tcpBefore: number): Promise<void> {
-  for (const instance of instances) instance.close()
-  await server.waitForConnections(0, true, 30_000)
+  await closeGroups(new Map([[server, instances]]), tcpBefore)
+}
+
+/** The same for instances spread over several servers: all closed first, then waited for. */
+async function closeGroups(held: Map<EchoServer, Idle[]>, tcpBefore: number): Promise<void> {
+  for (const instances of held.values()) for (const instance of instances) instance.close()
+  for (const server of held.keys()) await server.waitForConnections(0, true, 30_000)
   const deadline = Date.now() + 30_000
   while (tcpSockets() > tcpBefore && Date.now() < deadline) await sleep(20)
 }
@@ -72,30 +77,32 @@ export async function idleFootprint(
 
 /**
  * Timers once the connections have settled: each contender's `count` instances are opened
- * on top of the previous ones' (up to 3 × `count` connections at once), and counted after
- * `settleMs` of idleness, when timers tied to the open itself (partysocket's 5 s uptime
- * timer) have run out.
+ * on top of the previous ones' (up to one `count` per contender at once, each on its
+ * `serverOf` server), and counted after `settleMs` of idleness, when timers tied to the
+ * open itself (partysocket's 5 s uptime timer) have run out.
  */
 export async function settledTimers(
   contenders: readonly Contender[],
-  server: EchoServer,
+  serverOf: (contender: Contender) => EchoServer,
   count: number,
   settleMs: number,
 ): Promise<Map<Contender, number>> {
   const perInstance = new Map<Contender, number>()
-  const held: Idle[] = []
+  const held = new Map<EchoServer, Idle[]>()
   const tcpBefore = tcpSockets()
   let previous = activeTimers()
   try {
     for (const contender of contenders) {
-      held.push(...(await openAll(contender, server, count)))
+      const server = serverOf(contender)
+      const opened = await openAll(contender, server, count)
+      held.set(server, [...(held.get(server) ?? []), ...opened])
       await sleep(settleMs)
       const timers = activeTimers()
       perInstance.set(contender, (timers - previous) / count)
       previous = timers
     }
   } finally {
-    await closeAll(held, server, tcpBefore)
+    await closeGroups(held, tcpBefore)
   }
   return perInstance
 }
