@@ -6,7 +6,8 @@ import { isLoopbackOrigin, startServer } from './index.ts'
 
 const USAGE = `Usage: npm run server -- [options]   (or: node e2e/server/cli.ts on Node >= 22.18)
 
-Starts the resilient-socket reference echo server.
+Starts the resilient-socket reference echo server: resilient-socket/server with echo
+handlers (plain and reliable clients on every path) and a fault-control API.
 
 Options:
   --port <n>              port to listen on (default 8787; 0 picks a free one)
@@ -23,7 +24,7 @@ Environment:
 Control API (loopback peers only, header "Authorization: Bearer <control secret>"):
 POST /control/drop, /control/close?code=&reason=, /control/silence?on=1|0,
 /control/refuse?ms=, /control/pause?on=1|0, /control/expire-tokens,
-/control/invalidate-tokens, /control/restart?downMs=, /control/send-raw,
+/control/invalidate-tokens, /control/restart?downMs=&store=drop|keep, /control/send-raw,
 /control/broadcast; GET /control/status. Tokens: GET /token?ttlMs=.`
 
 function fail(message: string): never {

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import type { ServerControl } from './control.ts'
-import { isRecord } from './envelope.ts'
+import type { RestartOptions, ServerControl } from './control.ts'
 import { booleanParam, HttpError, numberParam, readBody, sendJson } from './http-util.ts'
+import { isRecord } from './routes.ts'
 
 interface RouteArgs {
   request: IncomingMessage
@@ -62,9 +62,13 @@ const ROUTES: Readonly<Record<string, Route>> = {
       const downMs = numberParam(params, 'downMs', 1000)
       if (downMs < 0 || downMs > 86_400_000)
         throw new HttpError(400, 'downMs must be in 0..86400000')
+      const store = params.get('store') ?? 'drop'
+      if (store !== 'keep' && store !== 'drop')
+        throw new HttpError(400, 'store must be keep or drop')
+      const options: RestartOptions = { store }
       // Answer before going down: stop() destroys this very socket.
       response.once('finish', () => {
-        control.restart(downMs).catch(() => {})
+        control.restart(downMs, options).catch(() => {})
       })
       sendJson(response, 202, { ok: true, restarting: true, downMs })
       return undefined

@@ -15,6 +15,17 @@ export interface ServerStatus {
   up: boolean
 }
 
+export interface RestartOptions {
+  /**
+   * What happens to the reliable sessions (and the request-result cache): `'drop'` loses
+   * them, as a process with a memory store does when it restarts (a `$resume` then hears
+   * `resumed: false`, `unknown-session`); `'keep'` keeps them, as a store outside the
+   * process (Redis) would.
+   * @default 'drop'
+   */
+  store?: 'keep' | 'drop'
+}
+
 /** Fault injection and inspection. Counts returned are of connections affected. */
 export interface ServerControl {
   /** Destroys every connection's TCP socket without a close frame. */
@@ -31,11 +42,11 @@ export interface ServerControl {
   expireTokens(): number
   /** Forgets every token; connections using one get 4001 'token revoked'. */
   invalidateTokens(): number
-  /** stop(), wait `downMs`, start() on the same port. */
-  restart(downMs?: number): Promise<void>
+  /** stop(), wait `downMs`, start() on the same port: a process restart (see `RestartOptions`). */
+  restart(downMs?: number, options?: RestartOptions): Promise<void>
   /** Sends a text frame verbatim to one connection or all. @throws ControlError for an unknown id */
   sendRaw(text: string, connectionId?: string): number
-  /** Sends `{ type, data }` to every connection. */
+  /** Sends `{ type, data }` to every connection (sequenced in a reliable session). @throws ControlError for a `$` type */
   broadcast(type: string, data?: unknown): number
   status(): ServerStatus
   /** A copy of the received log, oldest first. */
@@ -64,7 +75,7 @@ export interface ControlDeps {
   hub: Hub
   refusal: Refusal
   isUp(): boolean
-  restart(downMs: number): Promise<void>
+  restart(downMs: number, options: RestartOptions): Promise<void>
 }
 
 export function createControl({ hub, refusal, isUp, restart }: ControlDeps): ServerControl {
@@ -118,28 +129,38 @@ export function createControl({ hub, refusal, isUp, restart }: ControlDeps): Ser
       hub.log(`control: invalidated ${count} tokens`)
       return count
     },
-    restart(downMs = 1000) {
+    restart(downMs = 1000, options = {}) {
       if (!Number.isFinite(downMs) || downMs < 0 || downMs > MAX_DOWN_MS) {
         return Promise.reject(new ControlError(`downMs must be in 0..${MAX_DOWN_MS}`, 400))
       }
-      hub.log(`control: restart, down for ${downMs} ms`)
-      return restart(downMs).catch((error: unknown) => {
+      const store = options.store ?? 'drop'
+      if (store !== 'keep' && store !== 'drop') {
+        return Promise.reject(new ControlError('store must be keep or drop', 400))
+      }
+      hub.log(`control: restart, down for ${downMs} ms, ${store} the sessions`)
+      return restart(downMs, { store }).catch((error: unknown) => {
         // Over HTTP nobody awaits this promise, so say it here (e.g. the port was taken).
         hub.log(`restart failed: ${(error as Error).message}`)
         throw error
       })
     },
     sendRaw(text, connectionId) {
-      if (connectionId === undefined)
-        return forEachOpen((c) => c.sendRaw(text, false), 'send raw frame')
+      if (connectionId === undefined) return forEachOpen((c) => c.sendRaw(text), 'send raw frame')
       const target = hub.find(connectionId)
       if (target === undefined) throw new ControlError(`no open connection "${connectionId}"`, 404)
-      return target.sendRaw(text, false) ? 1 : 0
+      return target.sendRaw(text) ? 1 : 0
     },
     broadcast(type, data) {
       if (typeof type !== 'string' || type === '')
         throw new ControlError('type must be a non-empty string', 400)
-      return forEachOpen((c) => c.send({ type, data }), `broadcast ${type}`)
+      if (type.startsWith('$')) {
+        throw new ControlError("$ types are the protocol's; use send-raw to forge one", 400)
+      }
+      return forEachOpen((c) => {
+        c.context?.send(type, data).catch((error: unknown) => {
+          hub.log(`${c.id} could not get "${type}": ${(error as Error).message}`)
+        })
+      }, `broadcast ${type}`)
     },
     status() {
       return {

@@ -76,6 +76,11 @@ export function numberParam(params: URLSearchParams, name: string, fallback: num
   return value
 }
 
+/** The request URL without trusting the Host header (it only ever names us). */
+export function requestUrl(request: IncomingMessage): URL {
+  return new URL(request.url ?? '/', 'http://localhost')
+}
+
 /** 127.0.0.0/8 and ::1, also as IPv4-mapped IPv6 (what a dual-stack socket reports). */
 export function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return false

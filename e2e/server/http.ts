@@ -1,13 +1,13 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import type { ServerControl } from './control.ts'
 import { handleControlRequest } from './control-http.ts'
-import { requestUrl } from './credentials.ts'
 import type { RequestGuard } from './guard.ts'
 import {
   CORS_PREFLIGHT_HEADERS,
   HttpError,
   isLoopback,
   numberParam,
+  requestUrl,
   sendJson,
 } from './http-util.ts'
 import type { StaticHandler } from './static-files.ts'

@@ -1,39 +1,36 @@
+import type { IncomingMessage } from 'node:http'
 import type { WebSocket } from 'ws'
-import type { ConnectionHost } from './connection.ts'
+import type { MessageContext } from '../../server/index.ts'
 import { Connection } from './connection.ts'
-import type { InboundEnvelope } from './envelope.ts'
 import { ReceivedLog } from './received-log.ts'
-import type { RouteContext } from './routes.ts'
-import { routeMessage } from './routes.ts'
 import { TokenStore } from './tokens.ts'
 import { Waiters } from './waiters.ts'
 
 export interface HubOptions {
   tokenTtlMs: number
-  authTimeoutMs: number
   log: (line: string) => void
 }
 
-/** Paths whose connections must authenticate before anything else. */
-const SECURE_PATH = '/secure'
-
 /**
- * The set of live connections and everything shared between them: tokens, the
- * received log and the waiters that watch both.
+ * The live connections and what the reference server shares between them and across
+ * restarts of its companion: tokens, the received log and the waiters that watch both.
+ * Connection ids are numbered here, not by the companion, so that they never repeat across
+ * a restart (tests tell the connections before and after one apart by id).
  */
-export class Hub implements ConnectionHost, RouteContext {
+export class Hub {
   readonly tokens: TokenStore
-  readonly authTimeoutMs: number
   readonly received = new ReceivedLog()
   readonly waiters = new Waiters()
-  readonly #connections = new Map<string, Connection>()
+  /** By upgrade request: the companion's `extra` for a `ws` socket is `{ request }`. */
+  readonly #byRequest = new WeakMap<IncomingMessage, Connection>()
+  /** Open or closing: what a drop or a shutdown has to reach. */
+  readonly #connections = new Set<Connection>()
   readonly #log: (line: string) => void
   #nextId = 1
   #malformed = 0
 
   constructor(options: HubOptions) {
     this.tokens = new TokenStore(options.tokenTtlMs)
-    this.authTimeoutMs = options.authTimeoutMs
     this.#log = options.log
   }
 
@@ -42,36 +39,39 @@ export class Hub implements ConnectionHost, RouteContext {
   }
 
   /** `path` must already be stripped of its query: it may hold a token. */
-  accept(ws: WebSocket, path: string, presentedToken: string | null): Connection {
-    const id = `c${this.#nextId++}`
-    const connection = new Connection({
-      id,
-      path,
-      ws,
-      host: this,
-      requireAuth: path === SECURE_PATH,
+  accept(ws: WebSocket, request: IncomingMessage, path: string, withToken: boolean): Connection {
+    const connection = new Connection(`c${this.#nextId++}`, path, ws)
+    this.#byRequest.set(request, connection)
+    this.#connections.add(connection)
+    // ws emits 'error' for protocol violations (e.g. a frame over maxPayload) and closes
+    // the socket itself.
+    ws.on('error', (error) => this.#log(`${connection.id} socket error: ${error.message}`))
+    ws.on('close', (code) => {
+      this.#log(`${connection.id} closed ${code}`)
+      this.#connections.delete(connection)
+      this.waiters.check()
     })
-    this.#connections.set(id, connection)
-    this.#log(`${id} connected to ${path}${presentedToken === null ? '' : ' with a token'}`)
-    connection.start(presentedToken)
-    this.waiters.check()
+    this.#log(`${connection.id} connected to ${path}${withToken ? ' with a token' : ''}`)
     return connection
   }
 
+  /** The connection behind the companion's `extra` (`{ request }`). */
+  of(extra: unknown): Connection | undefined {
+    const request = (extra as { request?: IncomingMessage } | undefined)?.request
+    return request === undefined ? undefined : this.#byRequest.get(request)
+  }
+
   find(connectionId: string): Connection | undefined {
-    const connection = this.#connections.get(connectionId)
-    return connection?.isOpen ? connection : undefined
+    for (const connection of this.open()) if (connection.id === connectionId) return connection
+    return undefined
   }
 
   *open(): Generator<Connection> {
-    for (const connection of this.#connections.values()) {
-      if (connection.isOpen) yield connection
-    }
+    for (const connection of this.#connections) if (connection.isOpen) yield connection
   }
 
-  /** Open or closing: what a drop or a shutdown has to reach. */
   all(): Connection[] {
-    return [...this.#connections.values()]
+    return [...this.#connections]
   }
 
   openCount(): number {
@@ -80,26 +80,20 @@ export class Hub implements ConnectionHost, RouteContext {
     return count
   }
 
-  route(connection: Connection, envelope: InboundEnvelope): void {
-    const entry = {
-      connectionId: connection.id,
-      type: envelope.type,
-      data: envelope.data,
-      at: Date.now(),
-    }
-    this.received.append(envelope.id === undefined ? entry : { ...entry, id: envelope.id })
-    routeMessage(this, connection, envelope)
+  /** The companion accepted an event or a request (`onReceive`). */
+  receive(type: string, data: unknown, ctx: MessageContext): void {
+    const entry = { connectionId: ctx.id, type, data, at: Date.now() }
+    this.received.append({
+      ...entry,
+      ...(ctx.requestId === undefined ? {} : { id: ctx.requestId }),
+      ...(ctx.deliveryId === undefined ? {} : { deliveryId: ctx.deliveryId }),
+    })
     this.waiters.check()
   }
 
-  malformed(connection: Connection): void {
+  malformed(connectionId: string | undefined): void {
     this.#malformed += 1
-    this.#log(`${connection.id} sent a malformed frame (ignored)`)
-  }
-
-  closed(connection: Connection): void {
-    this.#connections.delete(connection.id)
-    this.waiters.check()
+    this.#log(`${connectionId ?? 'a connection'} sent a malformed frame (ignored)`)
   }
 
   log(line: string): void {

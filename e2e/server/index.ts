@@ -1,24 +1,26 @@
 import { createServer } from 'node:http'
 import type { Socket } from 'node:net'
 import { WebSocketServer } from 'ws'
-import type { ServerControl } from './control.ts'
+import { memoryStore, type SessionStore, selectProtocol } from '../../server/index.ts'
+import type { RestartOptions, ServerControl } from './control.ts'
 import { createControl } from './control.ts'
-import { selectProtocol } from './credentials.ts'
 import { createRequestGuard } from './guard.ts'
 import { createRequestHandler } from './http.ts'
 import { Hub } from './hub.ts'
 import type { ServerOptions } from './options.ts'
 import { resolveServerOptions } from './options.ts'
 import { Refusal } from './refusal.ts'
+import { type Core, createCore } from './routes.ts'
 import { createStaticHandler } from './static-files.ts'
 import { createUpgradeHandler } from './upgrade.ts'
 
 export type { ConnectionStatus } from './connection.ts'
-export type { ServerControl, ServerStatus } from './control.ts'
+export type { RestartOptions, ServerControl, ServerStatus } from './control.ts'
 export { ControlError } from './control.ts'
 export { isLoopbackOrigin } from './guard.ts'
 export type { ServerOptions } from './options.ts'
 export type { ReceivedMessage } from './received-log.ts'
+export type { ReliableOptions } from './routes.ts'
 export type { IssuedToken } from './tokens.ts'
 
 export interface ReferenceServer {
@@ -33,18 +35,29 @@ export interface ReferenceServer {
    */
   readonly controlSecret: string
   readonly control: ServerControl
-  /** Crash: destroys every socket and stops listening. The port number is kept for start(). */
-  stop(): Promise<void>
+  /**
+   * Crash: destroys every socket, abandons the handlers in flight, and stops listening. The
+   * port number is kept for start(). With `{ store: 'drop' }` (the default) the reliable
+   * sessions die too, as they do when a process with a memory store stops.
+   */
+  stop(options?: RestartOptions): Promise<void>
   /** Listens again on the same port. Rejects if something else took it meanwhile. */
   start(): Promise<void>
   /** Stops for good: every socket destroyed, every timer cleared, port released. */
   close(): Promise<void>
 }
 
-/** Starts the reference echo server; resolves once it is listening. */
+/**
+ * Starts the reference echo server, the companion (`resilient-socket/server`) with the echo
+ * handlers and a fault-control API; resolves once it is listening.
+ */
 export async function startServer(options: ServerOptions = {}): Promise<ReferenceServer> {
   const config = resolveServerOptions(options)
   const hub = new Hub(config)
+  // The companion of the current "process"; null while down. The store outlives it when a
+  // restart keeps it (a store outside the process, such as Redis, would).
+  let core: Core | null = null
+  let store: SessionStore = memoryStore()
   const refusal = new Refusal()
   const guard = createRequestGuard({
     bindHost: config.host,
@@ -78,6 +91,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   const listen = async (): Promise<void> => {
     if (closed) throw new Error('the reference server was closed')
     if (up) return
+    core ??= createCore(hub, {
+      store,
+      authTimeoutMs: config.authTimeoutMs,
+      maxPayloadBytes: config.maxPayloadBytes,
+      reliable: config.reliable,
+    })
     await new Promise<void>((resolve, reject) => {
       const onError = (error: Error): void => {
         http.off('listening', onListening)
@@ -96,10 +115,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     up = true
   }
 
-  const unlisten = async (): Promise<void> => {
+  const unlisten = async ({ store: keep = 'drop' }: RestartOptions = {}): Promise<void> => {
     if (!up) return
     up = false
     for (const connection of hub.all()) connection.terminate()
+    core?.end()
+    core = null
+    if (keep === 'drop') store = memoryStore()
     for (const socket of sockets) socket.destroy()
     await new Promise<void>((resolve, reject) =>
       http.close((error) => (error ? reject(error) : resolve())),
@@ -113,11 +135,11 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     downtime = null
   }
 
-  const restart = async (downMs: number): Promise<void> => {
+  const restart = async (downMs: number, options: RestartOptions): Promise<void> => {
     restartGeneration += 1
     const generation = restartGeneration
     endDowntime()
-    await serially(unlisten)
+    await serially(() => unlisten(options))
     // A newer restart or a close() may take over at any await below.
     const superseded = (): boolean => generation !== restartGeneration || closed
     if (superseded()) return
@@ -151,7 +173,20 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
       log: config.log,
     }),
   )
-  http.on('upgrade', createUpgradeHandler({ wss, hub, refusal, guard }))
+  http.on(
+    'upgrade',
+    createUpgradeHandler({
+      wss,
+      hub,
+      refusal,
+      guard,
+      accept: (connection, request) => {
+        if (core === null) connection.terminate()
+        else core.open(connection, request)
+        hub.waiters.check()
+      },
+    }),
+  )
   http.on('clientError', (_error, socket) => socket.destroy())
   // Errors while listening (EMFILE and the like) must not crash a test run.
   http.on('error', (error) => config.log(`server error: ${error.message}`))
@@ -171,12 +206,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     },
     controlSecret: config.controlSecret,
     control,
-    stop: () => serially(unlisten),
+    stop: (stopOptions) => serially(() => unlisten(stopOptions)),
     start: () => serially(listen),
     close: async () => {
       closed = true
       endDowntime()
-      await serially(unlisten)
+      await serially(() => unlisten())
       hub.waiters.rejectAll(new Error('the reference server was closed'))
       wss.close()
     },

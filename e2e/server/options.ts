@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { isLoopbackOrigin } from './guard.ts'
+import type { ReliableOptions } from './routes.ts'
 
 /** Options of the reference server. Every field is optional; `null` means the default too. */
 export interface ServerOptions {
@@ -30,6 +31,12 @@ export interface ServerOptions {
   tokenTtlMs?: number
   /** How long a `/secure` connection may stay open without authenticating. @default 5000 */
   authTimeoutMs?: number
+  /**
+   * Reliable sessions (a client whose first frame is `$hello` or `$resume`), kept in a memory
+   * store: the companion's session settings, or `false` to treat those frames as plain.
+   * @default {} (on, with the companion's defaults)
+   */
+  reliable?: ReliableOptions | false
   /** URL prefix → directory, served read-only over HTTP GET/HEAD. @default {} */
   static?: Readonly<Record<string, string>>
   /** Receives one line per connection event or fault. Never given tokens. @default silent */
@@ -44,6 +51,7 @@ export interface ResolvedOptions {
   maxPayloadBytes: number
   tokenTtlMs: number
   authTimeoutMs: number
+  reliable: ReliableOptions | false
   staticDirs: Readonly<Record<string, string>>
   log: (line: string) => void
 }
@@ -63,6 +71,7 @@ export function resolveServerOptions(options: ServerOptions = {}): ResolvedOptio
     maxPayloadBytes: positiveInt('maxPayloadBytes', options.maxPayloadBytes, 1024 * 1024),
     tokenTtlMs: positiveInt('tokenTtlMs', options.tokenTtlMs, 60_000),
     authTimeoutMs: positiveInt('authTimeoutMs', options.authTimeoutMs, 5000),
+    reliable: options.reliable ?? {},
     staticDirs: options.static ?? {},
     log: options.log ?? silent,
   }

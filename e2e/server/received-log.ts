@@ -4,6 +4,8 @@ export interface ReceivedMessage {
   type: string
   /** Present for requests, so tests can match a request to its log entry. */
   id?: string
+  /** `sid:seq`, present for a frame of a reliable session. */
+  deliveryId?: string
   data: unknown
   /** Epoch ms when the server decoded it. */
   at: number

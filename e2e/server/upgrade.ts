@@ -2,8 +2,10 @@ import type { IncomingMessage } from 'node:http'
 import { STATUS_CODES } from 'node:http'
 import type { Duplex } from 'node:stream'
 import type { WebSocketServer } from 'ws'
-import { presentedToken, requestUrl } from './credentials.ts'
+import { tokenFromRequest } from '../../server/index.ts'
+import type { Connection } from './connection.ts'
 import type { RequestGuard } from './guard.ts'
+import { requestUrl } from './http-util.ts'
 import type { Hub } from './hub.ts'
 import type { Refusal } from './refusal.ts'
 
@@ -12,6 +14,8 @@ export interface UpgradeDeps {
   hub: Hub
   refusal: Refusal
   guard: RequestGuard
+  /** Hands the accepted socket to the companion, which speaks the protocol on it. */
+  accept(connection: Connection, request: IncomingMessage): void
 }
 
 export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Buffer) => void
@@ -21,7 +25,13 @@ export type UpgradeHandler = (request: IncomingMessage, socket: Duplex, head: Bu
  * decided here: a browser reports any refused handshake as a bare 1006, so bad tokens
  * are accepted and then closed with 4001, which the client can tell apart.
  */
-export function createUpgradeHandler({ wss, hub, refusal, guard }: UpgradeDeps): UpgradeHandler {
+export function createUpgradeHandler({
+  wss,
+  hub,
+  refusal,
+  guard,
+  accept,
+}: UpgradeDeps): UpgradeHandler {
   return (request, socket, head) => {
     // A client that resets mid-handshake must not take the process down.
     socket.on('error', () => socket.destroy())
@@ -41,10 +51,11 @@ export function createUpgradeHandler({ wss, hub, refusal, guard }: UpgradeDeps):
       hub.log('refused an upgrade (refuse fault active)')
       return rejectHandshake(socket, 503, { 'Retry-After': String(Math.ceil(retryAfterMs / 1000)) })
     }
-    const url = requestUrl(request)
-    const token = presentedToken(request, url)
+    const { pathname } = requestUrl(request)
+    // The companion's adapter finds the token itself; this is for the log line only.
+    const withToken = tokenFromRequest(request) !== undefined
     wss.handleUpgrade(request, socket, head, (ws) => {
-      hub.accept(ws, url.pathname, token)
+      accept(hub.accept(ws, request, pathname, withToken), request)
     })
   }
 }
