@@ -18,6 +18,8 @@ export interface TcpProxy {
   cut(): void
   /** Client connections currently open through the proxy. */
   connections(): number
+  /** Calls `listener` for every new client connection; returns the unsubscribe function. */
+  onConnection(listener: () => void): () => void
   /** Destroys every socket and stops listening. */
   close(): Promise<void>
 }
@@ -33,6 +35,7 @@ export async function startTcpProxy(
   targetHost = '127.0.0.1',
 ): Promise<TcpProxy> {
   const pairs = new Set<Pair>()
+  const connectionListeners = new Set<() => void>()
   let blackholed = false
 
   const destroy = (pair: Pair): void => {
@@ -67,6 +70,7 @@ export async function startTcpProxy(
     pairs.add(pair)
     relay(pair, client, upstream)
     relay(pair, upstream, client)
+    for (const listener of connectionListeners) listener()
   })
 
   await new Promise<void>((resolve, reject) => {
@@ -98,6 +102,10 @@ export async function startTcpProxy(
       }
     },
     connections: () => pairs.size,
+    onConnection(listener) {
+      connectionListeners.add(listener)
+      return () => connectionListeners.delete(listener)
+    },
     close() {
       for (const pair of pairs) destroy(pair)
       return new Promise((resolve) => server.close(() => resolve()))
