@@ -25,7 +25,7 @@ Control API (loopback peers only, header "Authorization: Bearer <control secret>
 POST /control/drop, /control/close?code=&reason=, /control/silence?on=1|0,
 /control/refuse?ms=, /control/pause?on=1|0, /control/expire-tokens,
 /control/invalidate-tokens, /control/restart?downMs=&store=drop|keep, /control/send-raw,
-/control/broadcast; GET /control/status. Tokens: GET /token?ttlMs=.`
+/control/broadcast, /control/send-to?sid=; GET /control/status. Tokens: GET /token?ttlMs=.`
 
 function fail(message: string): never {
   process.stderr.write(`${message}\n\n${USAGE}\n`)

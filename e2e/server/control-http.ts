@@ -81,22 +81,40 @@ const ROUTES: Readonly<Record<string, Route>> = {
       return { ok: true, count: control.sendRaw(text, params.get('connectionId') ?? undefined) }
     },
   },
+  'send-to': {
+    method: 'POST',
+    run: async ({ control, params, request, bodyLimitBytes }) => {
+      const sid = params.get('sid')
+      if (sid === null || sid === '') throw new HttpError(400, 'sid is required')
+      const body = await jsonBody(request, bodyLimitBytes)
+      await control.sendTo(sid, body.type, body.data)
+      return { ok: true }
+    },
+  },
   broadcast: {
     method: 'POST',
     run: async ({ control, request, bodyLimitBytes }) => {
-      let body: unknown
-      try {
-        body = JSON.parse(await readBody(request, bodyLimitBytes))
-      } catch (error) {
-        if (error instanceof HttpError) throw error
-        throw new HttpError(400, 'body must be JSON { "type": string, "data"?: any }')
-      }
-      if (!isRecord(body) || typeof body.type !== 'string') {
-        throw new HttpError(400, 'body must be JSON { "type": string, "data"?: any }')
-      }
+      const body = await jsonBody(request, bodyLimitBytes)
       return { ok: true, count: control.broadcast(body.type, body.data) }
     },
   },
+}
+
+const NOT_AN_EVENT = 'body must be JSON { "type": string, "data"?: any }'
+
+async function jsonBody(
+  request: IncomingMessage,
+  limitBytes: number,
+): Promise<{ type: string; data: unknown }> {
+  let body: unknown
+  try {
+    body = JSON.parse(await readBody(request, limitBytes))
+  } catch (error) {
+    if (error instanceof HttpError) throw error
+    throw new HttpError(400, NOT_AN_EVENT)
+  }
+  if (!isRecord(body) || typeof body.type !== 'string') throw new HttpError(400, NOT_AN_EVENT)
+  return { type: body.type, data: body.data }
 }
 
 /** `/control/<name>`; the caller has already checked the peer is on loopback. */

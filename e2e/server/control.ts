@@ -1,3 +1,4 @@
+import type { SocketServer } from '../../server/index.ts'
 import type { Connection, ConnectionStatus } from './connection.ts'
 import { HttpError } from './http-util.ts'
 import type { Hub } from './hub.ts'
@@ -48,6 +49,14 @@ export interface ServerControl {
   sendRaw(text: string, connectionId?: string): number
   /** Sends `{ type, data }` to every connection (sequenced in a reliable session). @throws ControlError for a `$` type */
   broadcast(type: string, data?: unknown): number
+  /**
+   * Pushes an event into a reliable session, attached or not (a detached one gets it on
+   * resume). Rejects with a ControlError: 404 for a session that is gone, 409 past its
+   * unacked bounds, 503 while the server is down.
+   */
+  sendTo(sid: string, type: string, data?: unknown): Promise<void>
+  /** The reliable session of an open connection, or undefined (plain, or not yet started). */
+  sessionOf(connectionId: string): string | undefined
   status(): ServerStatus
   /** A copy of the received log, oldest first. */
   received(): ReceivedMessage[]
@@ -75,10 +84,25 @@ export interface ControlDeps {
   hub: Hub
   refusal: Refusal
   isUp(): boolean
+  /** The companion of the current "process"; null while down. */
+  companion(): SocketServer | null
   restart(downMs: number, options: RestartOptions): Promise<void>
 }
 
-export function createControl({ hub, refusal, isUp, restart }: ControlDeps): ServerControl {
+/** What a `sendTo` failure of the companion is over HTTP. */
+const SEND_TO_STATUS: Readonly<Record<string, number>> = {
+  SESSION_GONE: 404,
+  UNACKED_LIMIT: 409,
+  INVALID_OPTIONS: 400,
+}
+
+export function createControl({
+  hub,
+  refusal,
+  isUp,
+  companion,
+  restart,
+}: ControlDeps): ServerControl {
   const openIds = (): string[] => Array.from(hub.open(), (c) => c.id)
   const forEachOpen = (apply: (connection: Connection) => void, what: string): number => {
     const connections = [...hub.open()]
@@ -162,6 +186,18 @@ export function createControl({ hub, refusal, isUp, restart }: ControlDeps): Ser
         })
       }, `broadcast ${type}`)
     },
+    async sendTo(sid, type, data) {
+      const server = companion()
+      if (server === null) throw new ControlError('the server is down', 503)
+      try {
+        await server.sendTo(sid, type, data)
+      } catch (error) {
+        const { code, message } = error as { code?: string; message: string }
+        throw new ControlError(message, SEND_TO_STATUS[code ?? ''] ?? 500)
+      }
+      hub.log(`control: sent "${type}" into a session`)
+    },
+    sessionOf: (connectionId) => hub.find(connectionId)?.context?.sid,
     status() {
       return {
         connections: Array.from(hub.open(), (c) => c.status()),

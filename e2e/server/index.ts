@@ -157,7 +157,13 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
     await serially(listen)
   }
 
-  const control = createControl({ hub, refusal, isUp: () => up, restart })
+  const control = createControl({
+    hub,
+    refusal,
+    isUp: () => up,
+    companion: () => core?.server ?? null,
+    restart,
+  })
 
   http.on('connection', (socket) => {
     sockets.add(socket)

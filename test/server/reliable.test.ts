@@ -135,6 +135,49 @@ describe('reliable sessions on the reference server', () => {
   })
 })
 
+describe('control into sessions', () => {
+  it('sessionOf() names the session of a connection; sendTo() reaches it while detached, delivered on resume', async () => {
+    const server = await serverForTest()
+    const first = await connect(server.url)
+    const plain = await connect(server.url)
+    plain.send({ type: 'echo', id: 'p', data: 0 })
+    await plain.next((f) => f.re === 'p')
+    const { sid } = await first.hello()
+    const [idFirst, idPlain] = server.control.connectionIds()
+    expect(server.control.sessionOf(idFirst as string)).toBe(sid)
+    expect(server.control.sessionOf(idPlain as string)).toBeUndefined()
+
+    server.control.dropAll()
+    await first.closeInfo()
+    await server.control.sendTo(sid, 'news', { n: 1 })
+    const second = await connect(server.url)
+    expect(await second.resume(sid, 0, 0)).toMatchObject({ resumed: true, out: 1 })
+    expect(await second.nextOf('news')).toMatchObject({ seq: 1, data: { n: 1 } })
+  })
+
+  it('sendTo() over HTTP: 404 for a session that is gone, 400 for a bad body or a $ type, 503 while down', async () => {
+    const server = await serverForTest()
+    const post = (query: string, body: string): Promise<Response> =>
+      fetch(`${server.httpUrl}/control/send-to?${query}`, {
+        method: 'POST',
+        headers: { Authorization: `Bearer ${server.controlSecret}` },
+        body,
+      })
+    const client = await connect(server.url)
+    const { sid } = await client.hello()
+    expect(await (await post(`sid=${sid}`, '{"type":"news","data":2}')).json()).toEqual({
+      ok: true,
+    })
+    expect(await client.nextOf('news')).toMatchObject({ seq: 1, data: 2 })
+    expect((await post('sid=nope', '{"type":"news"}')).status).toBe(404)
+    expect((await post(`sid=${sid}`, 'nope')).status).toBe(400)
+    expect((await post(`sid=${sid}`, '{"type":"$ack"}')).status).toBe(400)
+    expect((await post('', '{"type":"news"}')).status).toBe(400)
+    await server.stop()
+    await expect(server.control.sendTo(sid, 'news')).rejects.toMatchObject({ status: 503 })
+  })
+})
+
 describe('connection ids and control across the companion', () => {
   it('never repeats a connection id across restarts', async () => {
     const server = await serverForTest()
