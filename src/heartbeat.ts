@@ -98,6 +98,8 @@ const PONG = {
 class Heartbeat implements Part {
   readonly #o: ResolvedHeartbeat
   readonly #host: PartHost
+  /** The host's clock, kept: every frame reads it. */
+  readonly #clock: PartHost['clock']
   readonly #timer: TimerSlot
   #phase = OFF
   #lastInboundAt = 0
@@ -121,7 +123,8 @@ class Heartbeat implements Part {
   constructor(options: ResolvedHeartbeat, host: PartHost) {
     this.#o = options
     this.#host = host
-    this.#timer = new TimerSlot(host.clock)
+    this.#clock = host.clock
+    this.#timer = new TimerSlot(this.#clock)
   }
 
   opened(): void {
@@ -205,7 +208,7 @@ class Heartbeat implements Part {
   }
 
   #now(): number {
-    return this.#host.clock.now()
+    return this.#clock.now()
   }
 
   /**

@@ -24,6 +24,12 @@ export class Parts {
   readonly credentials: boolean
   /** Some part amends the handshake; without one an attempt starts synchronously. */
   readonly amendsHandshake: boolean
+  /** The parts that may hold the queue back (a window); usually none. */
+  readonly #blockers: readonly Part[] = NONE
+  /** Whether any part rewrites outbound frames, holds the queue, or hears of writes: the queue skips the calls otherwise. */
+  readonly rewrites: boolean = false
+  readonly holds: boolean = false
+  readonly hears: boolean = false
   /** The one part that sees every envelope, the one that rewrites outbound frames (the reliable mode). */
   readonly #envelope: Part | undefined
   readonly #outbound: Part | undefined
@@ -55,8 +61,12 @@ export class Parts {
     this.#all = all
     this.#inbound = having('inbound')
     this.#written = having('written')
+    this.#blockers = all.filter((part) => part.blocked)
+    this.holds = this.#blockers.length > 0
     this.#envelope = only(all, 'envelope')
     this.#outbound = only(all, 'outbound')
+    this.rewrites = this.#outbound !== undefined
+    this.hears = this.#written.length > 0
     this.requests = all.find((part): part is RequestsPart => 'request' in part)
     this.credentials = all.some((part) => part.credentials)
     this.amendsHandshake = all.some((part) => part.handshake)
@@ -116,7 +126,7 @@ export class Parts {
 
   /** Whether a part holds application frames back (a full window). */
   blocked(): boolean {
-    for (const part of this.#all) if (part.blocked && this.#call(part, 'blocked')) return true
+    for (const part of this.#blockers) if (this.#call(part, 'blocked')) return true
     return false
   }
 

@@ -128,6 +128,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   /** Transitions waiting to be announced while one is (see `#setState`). */
   #announcing: (() => void)[] | null = null
   #queueCountDirty = false
+  /** `#report`, bound once: the receive path hands it to the decoder for every frame. */
+  readonly #reportError = (error: SocketError): void => this.#report(error)
 
   constructor(url: UrlProvider, options: SocketOptions<S> = {}) {
     this.#o = resolveOptions(options)
@@ -146,20 +148,26 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#url = url
     const { clock, queue, features } = this.#o
     this.#timer = new TimerSlot(clock)
+    const parts = new Parts(features, () => new SocketHost(this))
+    this.#parts = parts
+    // The per-frame hooks only where a part needs them: the send path is the hot one.
     this.#queue = new SendQueue(queue, this.#o.highWaterMarkBytes, clock, {
       dropped: (message, reason) => {
         this.#stats.messagesDropped++
         this.#events.emit('drop', { message, reason })
       },
-      written: () => {
-        this.#stats.messagesSent++
-        this.#parts.written()
-      },
-      outbound: (frame) => this.#parts.outbound(frame),
-      blocked: () => this.#parts.blocked(),
+      written: parts.hears
+        ? () => {
+            this.#stats.messagesSent++
+            parts.written()
+          }
+        : () => {
+            this.#stats.messagesSent++
+          },
+      outbound: parts.rewrites ? (frame) => parts.outbound(frame) : undefined,
+      blocked: parts.holds ? () => parts.blocked() : undefined,
       changed: () => this.#queueChanged(),
     })
-    this.#parts = new Parts(features, () => new SocketHost(this))
     // On a microtask, so listeners attached right after `new` see the first attempt.
     if (this.#o.autoConnect) queueMicrotask(() => this.#state === 'idle' && this.connect())
   }
@@ -476,7 +484,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (this.#parts.inbound(data)) return
     const generation = this.#generation
     const { codec, maxMessageBytes } = this.#o
-    const envelope = decodeInbound(data, codec, maxMessageBytes, (error) => this.#report(error))
+    const envelope = decodeInbound(data, codec, maxMessageBytes, this.#reportError)
     // An `error` listener may have closed the socket; `null` is a frame for nobody (one of the
     // protocol's own that is malformed, or a frame too large).
     if (envelope === null || generation !== this.#generation) return

@@ -98,9 +98,9 @@ export interface QueueHooks {
   /** A frame was written to the socket. */
   written(): void
   /** The frame to write for one leaving the queue (the reliable mode stamps its seq). */
-  outbound(frame: Frame): Frame
+  outbound?: ((frame: Frame) => Frame) | undefined
   /** While `true`, nothing leaves the queue (a full reliable window); `drain()` resumes. */
-  blocked(): boolean
+  blocked?: (() => boolean) | undefined
   /** The number of queued messages may have changed. */
   changed(): void
 }
@@ -192,7 +192,7 @@ export class SendQueue {
     if (
       this.accepting &&
       ws?.readyState === 1 &&
-      !this.#hooks.blocked() &&
+      !this.#hooks.blocked?.() &&
       (!this.#enabled ||
         this.priority ||
         // mock-socket's WebSocket has no `bufferedAmount`: undefined means nothing is buffered.
@@ -347,7 +347,8 @@ export class SendQueue {
   }
 
   #write(ws: WebSocketLike, frame: Frame, owner?: EntryOwner): void {
-    ws.send(this.#hooks.outbound(frame))
+    const outbound = this.#hooks.outbound
+    ws.send(outbound ? outbound(frame) : frame)
     this.#hooks.written()
     owner?.settle('sent')
   }
@@ -490,7 +491,7 @@ export class SendQueue {
     if (ws?.readyState === 1) {
       while (ws.readyState === 1 && (ws.bufferedAmount ?? 0) <= this.#highWaterMarkBytes) {
         // Held back by a part (a full window): it calls drain() when there is room again.
-        if (this.#hooks.blocked()) return
+        if (this.#hooks.blocked?.()) return
         const entry = this.#shift()
         if (!entry) break
         this.#write(ws, entry.message.data, entry.owner)
