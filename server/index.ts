@@ -11,6 +11,14 @@ export type {
   RequestHandler,
   SocketServerOptions,
 } from './options.ts'
+export {
+  type RedisSessionStore,
+  type RedisStoreClient,
+  type RedisStoreCommands,
+  type RedisStoreOptions,
+  type RedisStoreSubscriber,
+  redisStore,
+} from './redis-store.ts'
 export { createSocketServer, type OpenedInit, type SocketServer } from './server.ts'
 export type {
   AcceptResult,

@@ -1,0 +1,643 @@
+import { createHash } from 'node:crypto'
+import { ServerError } from './errors.ts'
+import type {
+  AcceptResult,
+  AckResult,
+  AppendResult,
+  AttachResult,
+  LoggedFrame,
+  SessionState,
+  SessionStore,
+  StoreEvent,
+} from './store.ts'
+
+/** The arguments of a Lua script call, as node-redis takes them. */
+interface ScriptArgs {
+  keys: string[]
+  arguments: string[]
+}
+
+/** The commands the store sends: a node-redis client or cluster has them. */
+export interface RedisStoreCommands {
+  eval(script: string, options: ScriptArgs): Promise<unknown>
+  evalSha(sha: string, options: ScriptArgs): Promise<unknown>
+}
+
+/** The connection the store subscribes on: a `duplicate()` of the client, owned by the store. */
+export interface RedisStoreSubscriber {
+  connect(): Promise<unknown>
+  pSubscribe(
+    pattern: string,
+    listener: (message: string, channel: string) => unknown,
+  ): Promise<void>
+  on(event: 'error', listener: (error: Error) => void): unknown
+  on(event: 'ready', listener: () => void): unknown
+  close(): Promise<void>
+}
+
+/**
+ * What the store needs of a Redis client: a connected `createClient()` or `createCluster()`
+ * of the `redis` package (node-redis) fits as it is.
+ */
+export interface RedisStoreClient extends RedisStoreCommands {
+  withCommandOptions(options: { abortSignal?: AbortSignal }): RedisStoreCommands
+  duplicate(): RedisStoreSubscriber
+}
+
+export interface RedisStoreOptions {
+  /**
+   * A connected node-redis client (`createClient()`) or cluster (`createCluster()`). The
+   * store sends its commands on it and never closes it; its reconnect and offline queue are
+   * what lets the store ride out a dropped Redis connection.
+   */
+  client: RedisStoreClient
+  /**
+   * Put before every key and channel, so that several apps (or test runs) share one Redis.
+   * Session keys are `<prefix>{<sid>}:<part>`: the braces are a Cluster hash tag, so all of
+   * one session is on one slot and each script touches one slot only.
+   * @default 'rs:'
+   */
+  keyPrefix?: string
+  /**
+   * How long an attached session lives in Redis without a store operation (a send, an
+   * inbound frame, an ack): the bound on what a node that dies without detaching (SIGKILL,
+   * power loss) leaves behind. Every operation on an attached session pushes it forward.
+   * @default 86_400_000 (24 h)
+   */
+  attachedTtlMs?: number
+  /**
+   * How long a session's sid is remembered after it expired, so that a late `$resume`
+   * hears `expired` rather than `unknown-session`. One small key per sid.
+   * @default 3_600_000 (1 h)
+   */
+  tombstoneTtlMs?: number
+  /**
+   * The safety net under the pub/sub wake-up: every watched session is re-read this often
+   * (and at once after the subscriber reconnects), so a lost notification delays a frame
+   * by at most this long instead of stranding it.
+   * @default 2_000
+   */
+  pollIntervalMs?: number
+  /**
+   * How long one store operation may take, retries after a dropped connection included.
+   * Past it the operation rejects with `STORE_FAILED` (the companion then closes the socket
+   * with 1011 and the client resumes later).
+   * @default 5_000
+   */
+  operationTimeoutMs?: number
+  /**
+   * Told about every failed attempt, also those a retry then overcame (a Redis restart, a
+   * dropped connection). A throw from it is ignored.
+   */
+  onError?: (error: ServerError) => void
+}
+
+/** A Redis session store: a SessionStore plus `close()` for the subscriber it owns. */
+export interface RedisSessionStore extends SessionStore {
+  /** Stops the re-read timer and closes the subscriber connection (not the client). */
+  close(): Promise<void>
+}
+
+const DEFAULTS = {
+  keyPrefix: 'rs:',
+  attachedTtlMs: 86_400_000,
+  tombstoneTtlMs: 3_600_000,
+  pollIntervalMs: 2_000,
+  operationTimeoutMs: 5_000,
+}
+
+// ─── Lua ─────────────────────────────────────────────────────────────────────
+// KEYS[1] the session hash (p principal, g generation, i in, o out, a acked, b unacked
+// bytes, d detached 0/1), KEYS[2] the log stream (entry id `<seq>-0`, field `b` the body),
+// KEYS[3] the tombstone (outlives the hash by tombstoneTtlMs). All share the `{sid}` tag.
+
+const PRELUDE = `
+local s, l, t = KEYS[1], KEYS[2], KEYS[3]
+local function expire(ms, tomb)
+  redis.call('PEXPIRE', s, ms)
+  redis.call('PEXPIRE', l, ms)
+  redis.call('SET', t, '1', 'PX', ms + tomb)
+end
+-- An attached session's TTL is pushed forward once half of it is used, not on every write.
+local function touch(d, attachedMs, tomb)
+  if d == '0' and redis.call('PTTL', s) < attachedMs / 2 then expire(attachedMs, tomb) end
+end
+`
+
+const SCRIPTS = {
+  // ARGV principal, attachedMs, tomb, retry. 1 created, 0 the sid is taken.
+  create: `
+if redis.call('EXISTS', s) == 1 then
+  -- A retry after a dropped reply finds its own fresh session.
+  if ARGV[4] == '1' and redis.call('HGET', s, 'p') == ARGV[1] and redis.call('HGET', s, 'g') == '1'
+    and redis.call('HGET', s, 'o') == '0' and redis.call('HGET', s, 'i') == '0' then return 1 end
+  return 0
+end
+if redis.call('EXISTS', t) == 1 then return 0 end
+redis.call('DEL', l)
+redis.call('HSET', s, 'p', ARGV[1], 'g', 1, 'i', 0, 'o', 0, 'a', 0, 'b', 0, 'd', 0)
+expire(tonumber(ARGV[2]), tonumber(ARGV[3]))
+return 1`,
+
+  // ARGV principal, attachedMs, tomb, channel.
+  attach: `
+if redis.call('EXISTS', s) == 0 then
+  if redis.call('EXISTS', t) == 1 then return {'expired'} end
+  return {'unknown-session'}
+end
+if redis.call('HGET', s, 'p') ~= ARGV[1] then return {'forbidden'} end
+local g = redis.call('HINCRBY', s, 'g', 1)
+redis.call('HSET', s, 'd', 0)
+expire(tonumber(ARGV[2]), tonumber(ARGV[3]))
+redis.call('PUBLISH', ARGV[4], 'g' .. g)
+local v = redis.call('HMGET', s, 'i', 'o', 'a')
+return {'attached', g, tonumber(v[1]), tonumber(v[2]), tonumber(v[3])}`,
+
+  // ARGV generation, seq, attachedMs, tomb, retry.
+  accept: `
+if redis.call('EXISTS', s) == 0 then return 'gone' end
+local v = redis.call('HMGET', s, 'g', 'i', 'd')
+if v[1] ~= ARGV[1] then return 'fenced' end
+local i, seq = tonumber(v[2]), tonumber(ARGV[2])
+-- Only this attachment commits for its generation: on a retry, in == seq is its own commit.
+if ARGV[5] == '1' and seq == i then return 'committed' end
+if seq <= i then return 'duplicate' end
+if seq ~= i + 1 then return 'gap' end
+redis.call('HSET', s, 'i', seq)
+touch(v[3], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return 'committed'`,
+
+  // ARGV body, maxFrames, maxBytes, attachedMs, tomb, channel.
+  append: `
+if redis.call('EXISTS', s) == 0 then return {'gone'} end
+local v = redis.call('HMGET', s, 'o', 'a', 'b', 'd')
+local o, a, b, size = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), #ARGV[1]
+if o - a + 1 > tonumber(ARGV[2]) or b + size > tonumber(ARGV[3]) then return {'full'} end
+o = o + 1
+redis.call('XADD', l, o .. '-0', 'b', ARGV[1])
+redis.call('HSET', s, 'o', o, 'b', b + size)
+if v[4] == '1' then
+  -- Detached: the log (maybe created just now) dies with the session, not later.
+  local left = redis.call('PTTL', s)
+  if left > 0 then redis.call('PEXPIRE', l, left) end
+else
+  touch(v[4], tonumber(ARGV[4]), tonumber(ARGV[5]))
+end
+redis.call('PUBLISH', ARGV[6], 'a' .. o)
+return {'appended', o}`,
+
+  // ARGV generation, upTo, attachedMs, tomb. Trims by seq (MINID), never by length.
+  ack: `
+if redis.call('EXISTS', s) == 0 then return 'gone' end
+local v = redis.call('HMGET', s, 'g', 'o', 'a', 'b', 'd')
+if v[1] ~= ARGV[1] then return 'fenced' end
+local upTo = tonumber(ARGV[2])
+if upTo > tonumber(v[2]) then return 'beyond' end
+if upTo <= tonumber(v[3]) then return 'ok' end
+local freed = 0
+for _, entry in ipairs(redis.call('XRANGE', l, '-', upTo .. '-0')) do
+  freed = freed + #entry[2][2]
+end
+redis.call('XTRIM', l, 'MINID', (upTo + 1) .. '-0')
+redis.call('HSET', s, 'a', upTo, 'b', tonumber(v[4]) - freed)
+touch(v[5], tonumber(ARGV[3]), tonumber(ARGV[4]))
+return 'ok'`,
+
+  // ARGV after, limit. nil when the session is gone.
+  read: `
+if redis.call('EXISTS', s) == 0 then return false end
+return redis.call('XRANGE', l, (tonumber(ARGV[1]) + 1) .. '-0', '+', 'COUNT', ARGV[2])`,
+
+  // ARGV generation, ttlMs, tomb.
+  detach: `
+if redis.call('HGET', s, 'g') ~= ARGV[1] then return 0 end
+redis.call('HSET', s, 'd', 1)
+expire(tonumber(ARGV[2]), tonumber(ARGV[3]))
+return 1`,
+
+  // ARGV generation. No tombstone: a later $resume hears unknown-session, as in memory.
+  end: `
+if redis.call('HGET', s, 'g') ~= ARGV[1] then return 0 end
+redis.call('DEL', s, l, t)
+return 1`,
+
+  // KEYS[1] a result key. ARGV response, ttlMs.
+  remember: `
+redis.call('SET', s, ARGV[1], 'PX', ARGV[2])
+return 1`,
+
+  lookup: `
+return redis.call('GET', s)`,
+
+  // The re-read of the safety net: {generation, out}, or nil.
+  peek: `
+if redis.call('EXISTS', s) == 0 then return false end
+local v = redis.call('HMGET', s, 'g', 'o')
+return {tonumber(v[1]), tonumber(v[2])}`,
+} as const
+
+type ScriptName = keyof typeof SCRIPTS
+
+interface Script {
+  source: string
+  sha: string
+}
+
+// ─── Failures ────────────────────────────────────────────────────────────────
+
+/**
+ * What a failed attempt says about the command: `not-run` (refused before Redis ran it: a
+ * reply such as LOADING, or never written), `unknown` (the connection dropped with it in
+ * flight), `fatal` (Redis ran it and refused: a script error, wrong type).
+ */
+type Failure = 'not-run' | 'unknown' | 'fatal'
+
+const TRANSIENT_REPLY = /^(?:LOADING|BUSY|TRYAGAIN|CLUSTERDOWN|MASTERDOWN|READONLY)\b/
+/** node-redis's errors for a command that was never written (matched by class name: no runtime import). */
+const NEVER_WRITTEN = new Set(['ClientClosedError', 'ClientOfflineError', 'AbortError'])
+
+function isReply(error: unknown): boolean {
+  for (let p = Object.getPrototypeOf(error); p !== null; p = Object.getPrototypeOf(p)) {
+    if (p.constructor?.name === 'ErrorReply') return true
+  }
+  return false
+}
+
+function classify(error: unknown): Failure {
+  if (isReply(error)) return TRANSIENT_REPLY.test((error as Error).message) ? 'not-run' : 'fatal'
+  return NEVER_WRITTEN.has((error as Error)?.constructor?.name) ? 'not-run' : 'unknown'
+}
+
+const sleep = (ms: number): Promise<void> =>
+  new Promise((resolve) => setTimeout(resolve, ms).unref())
+
+// ─── The store ───────────────────────────────────────────────────────────────
+
+interface Watched {
+  listeners: Set<(event: StoreEvent) => void>
+  /** Highest seq / generation told to the listeners. */
+  out: number
+  generation: number
+  /** What the first read found; the re-read tells only what is above it. */
+  floor: { out: number; generation: number } | undefined
+}
+
+/**
+ * A session store in Redis, shared by every server node that uses the same Redis: a
+ * session begun on one node resumes on another, and survives a node's restart (and a
+ * Redis restart too, with AOF persistence). Every operation is one Lua script on the keys
+ * of one session, so duplicate checks, seq assignment and fencing are atomic across nodes.
+ *
+ * Resolves once its subscriber (a `duplicate()` of the client) is connected and listening,
+ * so that watchers hear every change from then on.
+ */
+export async function redisStore(options: RedisStoreOptions): Promise<RedisSessionStore> {
+  const o = resolve(options)
+  const { client, keyPrefix: prefix, attachedTtlMs, tombstoneTtlMs } = o
+  const attachedArg = String(attachedTtlMs)
+  const tombArg = String(tombstoneTtlMs)
+
+  const scripts = Object.fromEntries(
+    Object.entries(SCRIPTS).map(([name, body]) => {
+      const source = PRELUDE + body
+      return [name, { source, sha: createHash('sha1').update(source).digest('hex') }]
+    }),
+  ) as Record<ScriptName, Script>
+
+  const report = (error: ServerError): void => {
+    try {
+      o.onError?.(error)
+    } catch {
+      // The user's reporter must not turn a handled failure into an unhandled one.
+    }
+  }
+
+  const keys = (sid: string): string[] => {
+    const tag = `${prefix}{${sid}}`
+    return [`${tag}:s`, `${tag}:l`, `${tag}:t`]
+  }
+  const channel = (sid: string): string => `${prefix}{${sid}}:w`
+  const resultKey = (principal: string, requestId: string): string =>
+    `${prefix}r:${principal.length}:${principal}${requestId}`
+
+  /** One attempt: EVALSHA, and the source once when Redis does not have it (after a restart). */
+  const evalOnce = async (
+    commands: RedisStoreCommands,
+    script: Script,
+    args: ScriptArgs,
+  ): Promise<unknown> => {
+    try {
+      return await commands.evalSha(script.sha, args)
+    } catch (error) {
+      if (!(isReply(error) && /^NOSCRIPT\b/.test((error as Error).message))) throw error
+      return await commands.eval(script.source, args)
+    }
+  }
+
+  /**
+   * Runs a script within operationTimeoutMs. `retrySafe` says running it twice does no harm
+   * (or the script recognises its own retry): then an attempt lost with the connection is
+   * tried again; otherwise only one that Redis certainly did not run is.
+   */
+  const run = async (
+    name: ScriptName,
+    keyList: string[],
+    argv: (retry: boolean) => string[],
+    retrySafe: boolean,
+  ): Promise<unknown> => {
+    const controller = new AbortController()
+    const timer = setTimeout(() => controller.abort(), o.operationTimeoutMs)
+    timer.unref()
+    // Aborting takes a command that is still queued (Redis down) out of the queue, so a
+    // timed-out operation never runs later behind the caller's back.
+    const commands = client.withCommandOptions({ abortSignal: controller.signal })
+    const timedOut = new Promise<never>((_, reject) => {
+      controller.signal.addEventListener('abort', () =>
+        reject(new ServerError('STORE_FAILED', `Redis ${name} timed out`)),
+      )
+    })
+    timedOut.catch(() => {})
+    let retry = false
+    let waitMs = 25
+    try {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await Promise.race([
+            evalOnce(commands, scripts[name], { keys: keyList, arguments: argv(retry) }),
+            timedOut,
+          ])
+        } catch (error) {
+          if (error instanceof ServerError || controller.signal.aborted) {
+            const failure = new ServerError(
+              'STORE_FAILED',
+              `Redis ${name} did not complete within ${o.operationTimeoutMs} ms (attempt ${attempt})`,
+              { cause: error instanceof ServerError ? error.cause : error },
+            )
+            report(failure)
+            throw failure
+          }
+          const failure = classify(error)
+          const wrapped = new ServerError(
+            'STORE_FAILED',
+            failure === 'unknown' && !retrySafe
+              ? `Redis ${name} failed with the connection: it may or may not have been stored`
+              : `Redis ${name} failed (attempt ${attempt}${failure === 'fatal' ? '' : ', retrying'})`,
+            { cause: error },
+          )
+          report(wrapped)
+          if (failure === 'fatal' || (failure === 'unknown' && !retrySafe)) throw wrapped
+          if (failure === 'unknown') retry = true
+          await sleep(waitMs)
+          waitMs = Math.min(waitMs * 2, 500)
+        }
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+
+  // ─── Watching: pub/sub for speed, a periodic re-read for certainty ─────────
+
+  const watched = new Map<string, Watched>()
+  const channelPrefix = `${prefix}{`
+  let pollTimer: NodeJS.Timeout | undefined
+  let closed = false
+
+  const emit = (entry: Watched, event: StoreEvent): void => {
+    if (event.type === 'appended') {
+      if (event.seq <= entry.out) return
+      entry.out = event.seq
+    } else {
+      if (event.generation <= entry.generation) return
+      entry.generation = event.generation
+    }
+    // A listener may unwatch while it is told.
+    for (const listener of [...entry.listeners]) {
+      try {
+        listener(event)
+      } catch {
+        // A watcher is the companion's own code; one failing must not starve the others.
+      }
+    }
+  }
+
+  const onMessage = (message: string, from: string): void => {
+    if (!from.startsWith(channelPrefix) || !from.endsWith('}:w')) return
+    const sid = from.slice(channelPrefix.length, -3)
+    const entry = watched.get(sid)
+    if (entry === undefined) return
+    const value = Number(message.slice(1))
+    if (!Number.isSafeInteger(value)) return
+    if (message[0] === 'a') emit(entry, { type: 'appended', sid, seq: value })
+    else if (message[0] === 'g') emit(entry, { type: 'attached', sid, generation: value })
+  }
+
+  const peek = async (sid: string): Promise<{ generation: number; out: number } | undefined> => {
+    const reply = await run('peek', keys(sid), () => [], true)
+    if (!Array.isArray(reply)) return undefined
+    return { generation: Number(reply[0]), out: Number(reply[1]) }
+  }
+
+  const reread = async (sid: string, entry: Watched): Promise<void> => {
+    const seen = await peek(sid)
+    if (seen === undefined || watched.get(sid) !== entry) return
+    if (entry.floor === undefined) {
+      entry.floor = seen
+      return
+    }
+    if (seen.out > entry.floor.out) emit(entry, { type: 'appended', sid, seq: seen.out })
+    if (seen.generation > entry.floor.generation) {
+      emit(entry, { type: 'attached', sid, generation: seen.generation })
+    }
+  }
+
+  const pollAll = (): void => {
+    for (const [sid, entry] of watched) {
+      // A failure was reported by run(); the next round tries again.
+      reread(sid, entry).catch(() => {})
+    }
+  }
+
+  const subscriber = client.duplicate()
+  subscriber.on('error', (error) =>
+    report(new ServerError('STORE_FAILED', 'the Redis subscriber failed', { cause: error })),
+  )
+  // After a reconnect node-redis subscribes again, but what was published meanwhile is gone.
+  subscriber.on('ready', () => {
+    if (!closed) pollAll()
+  })
+  await subscriber.connect()
+  await subscriber.pSubscribe(`${channelPrefix}*}:w`, onMessage)
+
+  const state = (sid: string, reply: unknown[]): SessionState => ({
+    sid,
+    generation: Number(reply[1]),
+    in: Number(reply[2]),
+    out: Number(reply[3]),
+    acked: Number(reply[4]),
+  })
+
+  return {
+    async create(sid, principal) {
+      const created = await run(
+        'create',
+        keys(sid),
+        (retry) => [principal, attachedArg, tombArg, retry ? '1' : '0'],
+        true,
+      )
+      if (created !== 1) throw new Error(`session ${sid} exists or existed: sids are never reused`)
+      return { sid, generation: 1, in: 0, out: 0, acked: 0 }
+    },
+
+    async attach(sid, principal): Promise<AttachResult> {
+      // A retry increments the generation once more: that only fences an attachment no one holds.
+      const reply = (await run(
+        'attach',
+        keys(sid),
+        () => [principal, attachedArg, tombArg, channel(sid)],
+        true,
+      )) as unknown[]
+      const status = reply[0] as string
+      if (status === 'attached') return { status, ...state(sid, reply) }
+      return { status: status as 'unknown-session' | 'expired' | 'forbidden' }
+    },
+
+    async accept(sid, generation, seq) {
+      return (await run(
+        'accept',
+        keys(sid),
+        (retry) => [String(generation), String(seq), attachedArg, tombArg, retry ? '1' : '0'],
+        true,
+      )) as AcceptResult
+    },
+
+    async append(sid, body, limits): Promise<AppendResult> {
+      const reply = (await run(
+        'append',
+        keys(sid),
+        () => [
+          body,
+          String(limits.maxFrames),
+          String(limits.maxBytes),
+          attachedArg,
+          tombArg,
+          channel(sid),
+        ],
+        false,
+      )) as unknown[]
+      if (reply[0] === 'appended') return { status: 'appended', seq: Number(reply[1]) }
+      return { status: reply[0] as 'full' | 'gone' }
+    },
+
+    async ack(sid, generation, upTo) {
+      return (await run(
+        'ack',
+        keys(sid),
+        () => [String(generation), String(upTo), attachedArg, tombArg],
+        true,
+      )) as AckResult
+    },
+
+    async read(sid, after, limit) {
+      if (limit <= 0) {
+        return (await peek(sid)) === undefined ? 'gone' : []
+      }
+      const reply = await run('read', keys(sid), () => [String(after), String(limit)], true)
+      if (!Array.isArray(reply)) return 'gone'
+      return reply.map((entry): LoggedFrame => {
+        const [id, fields] = entry as [string, string[]]
+        return { seq: Number.parseInt(id, 10), body: fields[1] as string }
+      })
+    },
+
+    async detach(sid, generation, ttlMs) {
+      await run('detach', keys(sid), () => [String(generation), String(ttlMs), tombArg], true)
+    },
+
+    async end(sid, generation) {
+      await run('end', keys(sid), () => [String(generation)], true)
+    },
+
+    async remember(principal, requestId, response, ttlMs) {
+      await run(
+        'remember',
+        [resultKey(principal, requestId)],
+        () => [response, String(ttlMs)],
+        true,
+      )
+    },
+
+    async lookup(principal, requestId) {
+      const value = await run('lookup', [resultKey(principal, requestId)], () => [], true)
+      return typeof value === 'string' ? value : undefined
+    },
+
+    watch(sid, listener) {
+      let entry = watched.get(sid)
+      if (entry === undefined) {
+        entry = { listeners: new Set(), out: 0, generation: 0, floor: undefined }
+        watched.set(sid, entry)
+        const fresh = entry
+        reread(sid, fresh).catch(() => {})
+        if (pollTimer === undefined && !closed) {
+          pollTimer = setInterval(pollAll, o.pollIntervalMs)
+          pollTimer.unref()
+        }
+      }
+      entry.listeners.add(listener)
+      const mine = entry
+      return () => {
+        mine.listeners.delete(listener)
+        if (mine.listeners.size === 0 && watched.get(sid) === mine) {
+          watched.delete(sid)
+          if (watched.size === 0) {
+            clearInterval(pollTimer)
+            pollTimer = undefined
+          }
+        }
+      }
+    },
+
+    async close() {
+      if (closed) return
+      closed = true
+      clearInterval(pollTimer)
+      pollTimer = undefined
+      watched.clear()
+      await subscriber.close()
+    },
+  }
+}
+
+function resolve(
+  options: RedisStoreOptions,
+): Required<Omit<RedisStoreOptions, 'onError'>> & Pick<RedisStoreOptions, 'onError'> {
+  if (options === null || typeof options !== 'object' || options.client == null) {
+    throw new ServerError(
+      'INVALID_OPTIONS',
+      'redisStore needs { client }: a connected node-redis client',
+    )
+  }
+  const resolved = { ...DEFAULTS, ...options }
+  for (const name of [
+    'attachedTtlMs',
+    'tombstoneTtlMs',
+    'pollIntervalMs',
+    'operationTimeoutMs',
+  ] as const) {
+    const value = resolved[name]
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new ServerError(
+        'INVALID_OPTIONS',
+        `redisStore: ${name} must be a positive integer of ms (got ${String(value)})`,
+      )
+    }
+  }
+  if (typeof resolved.keyPrefix !== 'string' || /[{}]/.test(resolved.keyPrefix)) {
+    throw new ServerError(
+      'INVALID_OPTIONS',
+      'redisStore: keyPrefix must be a string without braces (they would change the Cluster hash tag)',
+    )
+  }
+  return resolved
+}

@@ -1,0 +1,262 @@
+/**
+ * The Redis store against a real redis-server (test/helpers/redis-server.ts): the shared
+ * contract, then what only Redis has (atomicity across connections, key layout, TTLs,
+ * a restart under the store, two companions on one Redis).
+ */
+import { randomUUID } from 'node:crypto'
+import { createClient } from 'redis'
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
+import {
+  type LoggedFrame,
+  type RedisSessionStore,
+  type RedisStoreOptions,
+  redisStore,
+  type ServerError,
+} from '../../server/index.ts'
+import { type RedisServer, startRedisServer } from '../helpers/redis-server.ts'
+import { connect, startCompanion } from './helpers.ts'
+import { sessionStoreContract } from './store-contract.ts'
+
+const LIMITS = { maxFrames: 1000, maxBytes: 1024 * 1024 }
+const PREFIX = 'rs-test:'
+
+const makeClient = (url: string) =>
+  createClient({ url, socket: { reconnectStrategy: () => 50, connectTimeout: 2000 } })
+type Client = ReturnType<typeof makeClient>
+
+let redis: RedisServer
+const clients: Client[] = []
+const stores: RedisSessionStore[] = []
+
+/** A client that reconnects quickly (a restart is part of the tests); closed after the suite. */
+async function newClient(): Promise<Client> {
+  const client = makeClient(redis.url)
+  // node-redis throws on an 'error' event without a listener; the restart test expects errors.
+  client.on('error', () => {})
+  clients.push(client)
+  await client.connect()
+  return client
+}
+
+async function newStore(
+  client?: Client,
+  options: Partial<RedisStoreOptions> = {},
+): Promise<RedisSessionStore> {
+  const store = await redisStore({
+    client: client ?? (await newClient()),
+    keyPrefix: PREFIX,
+    ...options,
+  })
+  stores.push(store)
+  return store
+}
+
+beforeAll(async () => {
+  redis = await startRedisServer()
+})
+
+afterAll(async () => {
+  for (const store of stores) await store.close().catch(() => {})
+  for (const client of clients) client.destroy()
+  await redis?.stop()
+})
+
+let shared: Client | undefined
+sessionStoreContract('redisStore', async () => {
+  shared ??= await newClient()
+  return newStore(shared)
+})
+
+describe('redisStore on a real redis-server', () => {
+  it('keeps seqs and commits atomic across two connections (two nodes)', async () => {
+    const a = await newStore()
+    const b = await newStore()
+    const sid = randomUUID()
+    await a.create(sid, 'ann')
+    const appended = await Promise.all(
+      Array.from({ length: 200 }, (_, i) =>
+        (i % 2 === 0 ? a : b).append(sid, `{"type":"n","data":${i}}`, LIMITS),
+      ),
+    )
+    const seqs = appended.map((r) => (r as { seq: number }).seq).sort((x, y) => x - y)
+    expect(seqs).toEqual(Array.from({ length: 200 }, (_, i) => i + 1))
+    const log = await b.read(sid, 0, 1000)
+    expect(log).not.toBe('gone')
+    const frames = log as readonly LoggedFrame[]
+    expect(frames.map((f) => f.seq)).toEqual(seqs)
+    // Every body is there exactly once, each under the seq its append was told.
+    const bySeq = new Map(frames.map((f) => [f.seq, f.body]))
+    appended.forEach((r, i) => {
+      expect(bySeq.get((r as { seq: number }).seq)).toBe(`{"type":"n","data":${i}}`)
+    })
+    const commits = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? a : b).accept(sid, 1, 1)),
+    )
+    expect(commits.filter((r) => r === 'committed')).toHaveLength(1)
+  })
+
+  it('hash-tags every key of a session with {sid}, and sets TTLs on detach and attach', async () => {
+    const client = await newClient()
+    const store = await newStore(client, { attachedTtlMs: 3_600_000, tombstoneTtlMs: 600_000 })
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    await store.append(sid, '{"type":"n"}', LIMITS)
+    const keys = await client.keys(`${PREFIX}*${sid}*`)
+    expect(keys.length).toBe(3)
+    for (const key of keys) expect(key.startsWith(`${PREFIX}{${sid}}:`)).toBe(true)
+
+    await store.detach(sid, 1, 60_000)
+    for (const key of keys.filter((k) => !k.endsWith(':t'))) {
+      const ttl = await client.pTTL(key)
+      expect(ttl).toBeGreaterThan(0)
+      expect(ttl).toBeLessThanOrEqual(60_000)
+    }
+    // The tombstone outlives the session, so a late resume hears `expired`.
+    expect(await client.pTTL(`${PREFIX}{${sid}}:t`)).toBeGreaterThan(60_000)
+
+    await store.attach(sid, 'ann')
+    expect(await client.pTTL(`${PREFIX}{${sid}}:s`)).toBeGreaterThan(60_000)
+  })
+
+  it('trims acked entries by seq and keeps every unacked one', async () => {
+    const client = await newClient()
+    const store = await newStore(client)
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    for (let i = 0; i < 50; i++) await store.append(sid, `{"type":"n","data":${i}}`, LIMITS)
+    await store.ack(sid, 1, 30)
+    expect(await client.xLen(`${PREFIX}{${sid}}:l`)).toBe(20)
+    const rest = (await store.read(sid, 0, 100)) as readonly LoggedFrame[]
+    expect(rest.map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 31))
+    expect(await client.hGet(`${PREFIX}{${sid}}:s`, 'b')).toBe(
+      String(rest.reduce((n, f) => n + `{"type":"n","data":${f.seq - 1}}`.length, 0)),
+    )
+  })
+
+  it('rides out a Redis restart with AOF (appendfsync always): the store reports, retries, and loses nothing', async () => {
+    const durable = await startRedisServer({ aof: 'always' })
+    onTestFinished(() => durable.stop())
+    const client = createClient({ url: durable.url, socket: { reconnectStrategy: () => 50 } })
+    client.on('error', () => {})
+    await client.connect()
+    onTestFinished(() => client.destroy())
+    const errors: ServerError[] = []
+    const store = await redisStore({
+      client,
+      keyPrefix: PREFIX,
+      operationTimeoutMs: 15_000,
+      pollIntervalMs: 200,
+      onError: (error) => errors.push(error),
+    })
+    onTestFinished(() => store.close())
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    for (let i = 0; i < 3; i++) await store.append(sid, `{"type":"n","data":${i}}`, LIMITS)
+    expect(await store.accept(sid, 1, 1)).toBe('committed')
+    const events: number[] = []
+    store.watch(sid, (event) => {
+      if (event.type === 'appended') events.push(event.seq)
+    })
+
+    await durable.kill()
+    // Sent while Redis is down: queued by the client, run once it is back.
+    const appending = store.append(sid, '{"type":"n","data":3}', LIMITS)
+    const accepting = store.accept(sid, 1, 2)
+    await new Promise((resolve) => setTimeout(resolve, 200))
+    await durable.start()
+    expect(await appending).toEqual({ status: 'appended', seq: 4 })
+    expect(await accepting).toBe('committed')
+    expect(errors.length).toBeGreaterThan(0)
+    expect(errors.every((e) => e.code === 'STORE_FAILED')).toBe(true)
+
+    expect(await store.attach(sid, 'ann')).toEqual({
+      status: 'attached',
+      sid,
+      generation: 2,
+      in: 2,
+      out: 4,
+      acked: 0,
+    })
+    // The watcher still hears appends after the restart (pub/sub resubscribed, or the re-read).
+    await store.append(sid, '{"type":"n","data":4}', LIMITS)
+    const deadline = Date.now() + 5000
+    while (!events.includes(5) && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect(events).toContain(5)
+  })
+
+  it('after a restart without persistence the session is gone, and says so', async () => {
+    const volatile = await startRedisServer()
+    onTestFinished(() => volatile.stop())
+    const client = createClient({ url: volatile.url, socket: { reconnectStrategy: () => 50 } })
+    client.on('error', () => {})
+    await client.connect()
+    onTestFinished(() => client.destroy())
+    const store = await redisStore({ client, keyPrefix: PREFIX, operationTimeoutMs: 15_000 })
+    onTestFinished(() => store.close())
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    await store.append(sid, '{"type":"n"}', LIMITS)
+    await volatile.restart('SIGKILL')
+    expect(await store.attach(sid, 'ann')).toEqual({ status: 'unknown-session' })
+    expect(await store.append(sid, '{"type":"n"}', LIMITS)).toEqual({ status: 'gone' })
+  })
+
+  it('fails an operation within operationTimeoutMs while Redis is down, and never runs it later', async () => {
+    const flaky = await startRedisServer()
+    onTestFinished(() => flaky.stop())
+    const client = createClient({ url: flaky.url, socket: { reconnectStrategy: () => 50 } })
+    client.on('error', () => {})
+    await client.connect()
+    onTestFinished(() => client.destroy())
+    const store = await redisStore({ client, keyPrefix: PREFIX, operationTimeoutMs: 300 })
+    onTestFinished(() => store.close())
+    await flaky.kill()
+    const sid = randomUUID()
+    await expect(store.create(sid, 'ann')).rejects.toMatchObject({ code: 'STORE_FAILED' })
+    await flaky.start()
+    // Reconnected: the timed-out create was taken out of the queue, so the sid is still free.
+    const deadline = Date.now() + 5000
+    while (!client.isReady && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+    }
+    expect((await client.keys(`${PREFIX}*${sid}*`)).length).toBe(0)
+  })
+})
+
+describe('two companions on one Redis', () => {
+  it('a session begun on node A resumes on node B, with what A logged and what B appends', async () => {
+    const nodeA = await startCompanion({ store: await newStore() })
+    const nodeB = await startCompanion({ store: await newStore() })
+    const first = await connect(nodeA.url)
+    const session = await first.hello()
+    first.sendSeq({ type: 'note', data: 1 })
+    await first.nextOf('$ack')
+    await nodeA.server.sendTo(session.sid, 'from-a', 1)
+    await first.next((f) => f.type === 'from-a')
+    first.terminate()
+    await nodeB.server.sendTo(session.sid, 'from-b', 2)
+
+    const second = await connect(nodeB.url)
+    const resumed = await second.resume(session.sid, 0, 0)
+    expect(resumed).toMatchObject({ sid: session.sid, resumed: true, in: 1, out: 2 })
+    const replayed = [await second.nextOf('from-a'), await second.nextOf('from-b')]
+    expect(replayed.map((f) => f.seq)).toEqual([1, 2])
+    expect(nodeA.errors).toEqual([])
+    expect(nodeB.errors).toEqual([])
+  })
+
+  it('a send from node B reaches the client attached on node A, in order and once', async () => {
+    const nodeA = await startCompanion({ store: await newStore() })
+    const nodeB = await startCompanion({ store: await newStore() })
+    const client = await connect(nodeA.url)
+    const { sid } = await client.hello()
+    for (let i = 0; i < 20; i++) await (i % 2 === 0 ? nodeB : nodeA).server.sendTo(sid, 'n', i)
+    const got = []
+    for (let i = 0; i < 20; i++) got.push(await client.nextOf('n'))
+    expect(got.map((f) => f.data)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+    expect(got.map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+    expect(await client.quietFor(100, (f) => f.type === 'n')).toBe(true)
+  })
+})
