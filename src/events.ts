@@ -69,7 +69,8 @@ export interface SessionLost {
   /**
    * The server's word: `unknown-session`, `expired`, `forbidden`, `version`, `rollback`, or
    * `closed` (4008); `unsupported` when the resume got no usable `$session` and the socket
-   * ends with `UNSUPPORTED` (`sid` is then `null`).
+   * ends with `UNSUPPORTED`, `displaced` when it ends with `DISPLACED` (4010); `sid` is then
+   * `null`.
    */
   reason: string
   previousSid: string

@@ -99,6 +99,12 @@ export interface Part {
    * and return what goes back to the front of the queue.
    */
   lost?(now: number): readonly QueueEntry[] | undefined
+  /**
+   * The server closed the connection (open, or still held by `opened()`): return an error to
+   * end the session with it instead of reconnecting (the reliable mode's 4010, displaced),
+   * or nothing to let the close-code table decide.
+   */
+  finalClose?(close: CloseInfo): SocketError | undefined
   /** The session is over (`close()`, a final close code, giving up): release everything. */
   ended?(error: SocketError): void
   /** Removes secrets this part knows from a text about to be logged or reported. */

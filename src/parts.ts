@@ -1,3 +1,4 @@
+import type { CloseInfo } from './close-codes.ts'
 import { handlerFailed, invalidOption, type SocketError } from './errors.ts'
 import type { Feature, Handshake, HandshakeContext, Part, PartHost } from './part.ts'
 import type { RequestsPart } from './requests.ts'
@@ -198,6 +199,15 @@ export class Parts {
     return entries
   }
 
+  /** The first error a part ends the session with for this close, if any. */
+  finalClose(close: CloseInfo): SocketError | undefined {
+    for (const part of this.#all) {
+      const error = part.finalClose && this.#call(part, 'finalClose', close)
+      if (error) return error
+    }
+    return undefined
+  }
+
   ended(error: SocketError): void {
     this.#each('ended', error)
   }
@@ -241,6 +251,7 @@ type Hook =
   | 'blocked'
   | 'replays'
   | 'sessionLost'
+  | 'finalClose'
 
 /** The one part with `hook`; two are refused (two parts cannot both rewrite the same frame). */
 function only(all: readonly Part[], hook: 'envelope' | 'outbound'): Part | undefined {

@@ -421,7 +421,9 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     ws.onclose = ({ code, reason, wasClean }: CloseInfo) => {
       if (generation !== this.#generation) return
       const close = { code, reason, wasClean }
-      if (this.#state === 'open') this.#reconnect(close, 'connection-lost')
+      const final = this.#parts.finalClose(close)
+      if (final) this.#endSession(close, final)
+      else if (this.#state === 'open') this.#reconnect(close, 'connection-lost')
       else this.#attemptFailed(generation, `closed with ${code} before opening`, close)
     }
     // Node 22 reports a refused connection with `error` and no `close` at all, so an error

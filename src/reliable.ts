@@ -136,24 +136,29 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     return false
   }
 
+  /**
+   * The session ends with the socket, with frames the server never acknowledged: said, not
+   * dropped in silence. Requests are not settled as after a lost session (nothing can be
+   * resent): they reject with the socket's last error.
+   */
+  const lose = (reason: string): void => {
+    host.emit('sessionlost', {
+      reason,
+      previousSid: sid as string,
+      sid: null,
+      inDoubt: log,
+      rolledBack: [],
+      lostBeyond: false,
+      lastSeen: seen,
+      resentRequests: [],
+      rejectedRequests: [],
+    })
+  }
+
   const unsupported = (what: string): void => {
     const close: CloseInfo = { code: 1000, reason: 'reliable mode unsupported', wasClean: true }
-    // On a resume, the session ends here with frames the server never acknowledged: said,
-    // not dropped in silence. Requests are not settled as after a lost session (nothing can
-    // be resent): they reject with the socket's last error.
-    if (sid !== null) {
-      host.emit('sessionlost', {
-        reason: 'unsupported',
-        previousSid: sid,
-        sid: null,
-        inDoubt: log,
-        rolledBack: [],
-        lostBeyond: false,
-        lastSeen: seen,
-        resentRequests: [],
-        rejectedRequests: [],
-      })
-    }
+    // On a resume, what the session held is reported before the socket ends.
+    if (sid !== null) lose('unsupported')
     host.stop(
       close,
       new SocketError('UNSUPPORTED', `the server does not speak the reliable mode: ${what}`),
@@ -324,6 +329,14 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       log.push({ data: stamped, type: undefined, bytes, queuedAt: host.clock.now(), seq })
       logBytes += bytes
       return stamped
+    },
+
+    // Another instance of this client took the session over: resuming would take it back,
+    // and the two would displace each other for ever.
+    finalClose(close) {
+      if (close.code !== DISPLACED) return undefined
+      if (sid !== null) lose('displaced')
+      return new SocketError('DISPLACED', 'another instance of this client took the session over')
     },
 
     blocked: () =>

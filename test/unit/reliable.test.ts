@@ -486,3 +486,46 @@ describe('reliable(): options', () => {
     )
   })
 })
+
+describe('reliable(): displaced (close 4010)', () => {
+  it('ends the socket with DISPLACED instead of resuming, and reports what was in doubt', () => {
+    const { fake, socket, ws } = start()
+    const lost: SessionLost[] = []
+    const closes: unknown[] = []
+    socket.on('sessionlost', (event) => lost.push(event))
+    socket.on('close', (event) => closes.push(event))
+    socket.send('a', 1)
+    ws.serverClose(4010, 'displaced')
+    expect(socket.state).toBe('closed')
+    expect(socket.getSnapshot().lastError?.code).toBe('DISPLACED')
+    expect(closes).toEqual([
+      { code: 4010, reason: 'displaced', wasClean: true, willReconnect: false },
+    ])
+    expect(lost).toHaveLength(1)
+    expect(lost[0]).toMatchObject({ reason: 'displaced', previousSid: 's1', sid: null })
+    expect(lost[0]?.inDoubt.map((frame) => frame.seq)).toEqual([1])
+    vi.advanceTimersByTime(60_000)
+    expect(fake.sockets).toHaveLength(1)
+    expect(harness.expectErrors((error) => error.code === 'DISPLACED')).toHaveLength(1)
+  })
+
+  it('ends with DISPLACED also when 4010 comes while the resume waits for $session', () => {
+    const { fake, socket } = start()
+    const next = cutAndReopen(fake)
+    next.serverClose(4010, 'displaced')
+    expect(socket.state).toBe('closed')
+    expect(socket.getSnapshot().lastError?.code).toBe('DISPLACED')
+    harness.expectErrors((error) => error.code === 'DISPLACED')
+  })
+
+  it('is an ordinary application close code without the reliable mode: the socket reconnects', () => {
+    const fake = fakeWebSocketFactory()
+    const socket = harness.track(
+      new ReconnectingSocket(URL, { WebSocket: fake.WebSocket, network: false, retry: () => 100 }),
+    )
+    socket.connect()
+    fake.last().open()
+    fake.last().serverClose(4010, 'displaced')
+    expect(socket.state).toBe('reconnecting')
+  })
+})
