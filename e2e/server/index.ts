@@ -116,6 +116,9 @@ export async function startServer(options: ServerOptions = {}): Promise<Referenc
   }
 
   const unlisten = async ({ store: keep = 'drop' }: RestartOptions = {}): Promise<void> => {
+    if (keep !== 'keep' && keep !== 'drop') {
+      throw new RangeError(`store must be 'keep' or 'drop', got ${String(keep)}`)
+    }
     if (!up) return
     up = false
     for (const connection of hub.all()) connection.terminate()

@@ -124,6 +124,8 @@ describe('reliable sessions on the reference server', () => {
     await expect(server.control.restart(0, { store: 'maybe' as 'keep' })).rejects.toThrow(
       /keep or drop/,
     )
+    await expect(server.stop({ store: 'maybe' as 'keep' })).rejects.toThrow(/'keep' or 'drop'/)
+    expect(server.control.status().up).toBe(true)
 
     const client = await connect(server.url)
     const { sid } = await client.hello()
