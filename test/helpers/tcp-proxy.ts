@@ -16,6 +16,14 @@ export interface TcpProxy {
   blackhole(on?: boolean): void
   /** Resets every connection in both directions at once (a TCP RST each way), as a crashing middlebox does. */
   cut(): void
+  /**
+   * Points new connections at another backend (a load balancer moving a client to another
+   * node). Connections already open stay with the backend they were opened to: cut or
+   * blackhole them to move their clients.
+   */
+  retarget(port: number, host?: string): void
+  /** The backend new connections go to now. */
+  target(): { port: number; host: string }
   /** Client connections currently open through the proxy. */
   connections(): number
   /** Calls `listener` for every new client connection; returns the unsubscribe function. */
@@ -29,11 +37,15 @@ interface Pair {
   upstream: Socket
 }
 
-/** A loopback TCP relay to `targetHost:targetPort` that can turn into a black hole. */
+/**
+ * A loopback TCP relay to `targetHost:targetPort` that can turn into a black hole, and be
+ * pointed at another backend for the connections that open after.
+ */
 export async function startTcpProxy(
   targetPort: number,
   targetHost = '127.0.0.1',
 ): Promise<TcpProxy> {
+  let backend = { port: targetPort, host: targetHost }
   const pairs = new Set<Pair>()
   const connectionListeners = new Set<() => void>()
   let blackholed = false
@@ -65,7 +77,7 @@ export async function startTcpProxy(
 
   // allowHalfOpen: a FIN is forwarded as a FIN, not turned into a full close.
   const server = createServer({ allowHalfOpen: true }, (client) => {
-    const upstream = connect({ port: targetPort, host: targetHost, allowHalfOpen: true })
+    const upstream = connect({ ...backend, allowHalfOpen: true })
     const pair: Pair = { client, upstream }
     pairs.add(pair)
     relay(pair, client, upstream)
@@ -101,6 +113,13 @@ export async function startTcpProxy(
         pair.upstream.resetAndDestroy()
       }
     },
+    retarget(port, host = '127.0.0.1') {
+      if (!Number.isInteger(port) || port <= 0 || port > 65_535) {
+        throw new RangeError(`retarget needs a port in 1..65535, got ${String(port)}`)
+      }
+      backend = { port, host }
+    },
+    target: () => ({ ...backend }),
     connections: () => pairs.size,
     onConnection(listener) {
       connectionListeners.add(listener)
