@@ -138,6 +138,30 @@ export interface SocketStats {
   pendingRequests: number
   /** The latest heartbeat round-trip time, in milliseconds. */
   rttMs: number | null
+  /** The reliable mode's counters; only with `reliable()`. */
+  delivery?: DeliveryStats
+}
+
+/** What the reliable mode did, counted since the socket was created. */
+export interface DeliveryStats {
+  /** The current session's id, or `null` before the server named one. */
+  sid: string | null
+  /** Application frames sequenced and written. */
+  sent: number
+  /** Of those, acknowledged by the server. */
+  acked: number
+  /** Written and not acknowledged yet (kept for replay). */
+  unacked: number
+  /** Frames written again after a resume. */
+  replayed: number
+  /** Inbound frames dropped because they had been delivered already. */
+  duplicates: number
+  /** Frames reported in doubt by `sessionlost` events. */
+  inDoubt: number
+  /** Connections that resumed the session. */
+  resumes: number
+  /** `sessionlost` events. */
+  sessionsLost: number
 }
 
 /**

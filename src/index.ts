@@ -18,6 +18,7 @@ export type { ConnectionState } from './connection-state.ts'
 export type { MessageHandler } from './dispatch.ts'
 export { RemoteError, SocketError, type SocketErrorCode, UnauthorizedError } from './errors.ts'
 export {
+  type DeliveryStats,
   initialSnapshot,
   type ReconnectReason,
   type SessionLost,

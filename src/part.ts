@@ -2,7 +2,13 @@ import type { StandardSchemaV1 } from '@standard-schema/spec'
 import type { Clock } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import type { SocketError } from './errors.ts'
-import type { ReconnectReason, SessionLost, SocketEvents, SocketSnapshot } from './events.ts'
+import type {
+  ReconnectReason,
+  SessionLost,
+  SocketEvents,
+  SocketSnapshot,
+  SocketStats,
+} from './events.ts'
 import type { Logger } from './logger.ts'
 import type { EntryOwner, QueueEntry, SendResult } from './send-queue.ts'
 import type { Envelope, Frame, MessageData } from './wire.ts'
@@ -83,6 +89,8 @@ export interface Part {
   outbound?(frame: Frame): Frame
   /** While `true`, application frames wait in the queue (a full window); `host.drain()` resumes. */
   blocked?(): boolean
+  /** Counters of the part, merged into `socket.stats`. */
+  stats?(): Partial<SocketStats>
   /** Whether frames written on a lost connection will be replayed, so nothing in flight is lost. */
   replays?(): boolean
   /**

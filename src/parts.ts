@@ -1,5 +1,6 @@
 import type { CloseInfo } from './close-codes.ts'
 import { handlerFailed, invalidOption, type SocketError } from './errors.ts'
+import type { SocketStats } from './events.ts'
 import type { Feature, Handshake, HandshakeContext, Part, PartHost } from './part.ts'
 import type { RequestsPart } from './requests.ts'
 import type { QueueEntry } from './send-queue.ts'
@@ -131,6 +132,14 @@ export class Parts {
     return false
   }
 
+  /** What the parts count, for `socket.stats`. */
+  stats(): Partial<SocketStats> {
+    let merged: Partial<SocketStats> = {}
+    for (const part of this.#all)
+      if (part.stats) merged = { ...merged, ...this.#call(part, 'stats') }
+    return merged
+  }
+
   replays(): boolean {
     for (const part of this.#all) if (part.replays && this.#call(part, 'replays')) return true
     return false
@@ -251,6 +260,7 @@ type Hook =
   | 'blocked'
   | 'replays'
   | 'sessionLost'
+  | 'stats'
   | 'finalClose'
 
 /** The one part with `hook`; two are refused (two parts cannot both rewrite the same frame). */

@@ -185,6 +185,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
       queuedBytes: this.#queue.bytes,
       pendingRequests: this.#parts.requests?.pendingCount ?? 0,
       rttMs: this.#store.current.rttMs,
+      ...this.#parts.stats(),
     }
   }
 

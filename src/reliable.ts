@@ -117,6 +117,16 @@ function reliablePart(o: Resolved, host: PartHost): Part {
   let unackedIn = 0
   /** `hello`: waiting for `$session`; `ready`: sequencing; `off`: no connection. */
   let phase: 'off' | 'hello' | 'ready' = 'off'
+  /** Since the socket was created: what `stats.delivery` shows. */
+  const count = {
+    sent: 0,
+    acked: 0,
+    replayed: 0,
+    duplicates: 0,
+    inDoubt: 0,
+    resumes: 0,
+    sessionsLost: 0,
+  }
   /** Frames sent while sequencing; the stats of the mode. */
   const helloTimer = new TimerSlot(host.clock)
   const ackTimer = new TimerSlot(host.clock)
@@ -142,6 +152,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
    * resent): they reject with the socket's last error.
    */
   const lose = (reason: string): void => {
+    count.sessionsLost++
+    count.inDoubt += log.length
     host.emit('sessionlost', {
       reason,
       previousSid: sid as string,
@@ -172,6 +184,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     acked = upTo
     let i = 0
     while (i < log.length && (log[i] as Logged).seq <= upTo) logBytes -= (log[i++] as Logged).bytes
+    count.acked += i
     const done = log.splice(0, i)
     recent = recent.concat(done).slice(-o.keepAckedMessages)
     // Room in the window again: what waits in the queue may go.
@@ -218,6 +231,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       phase = 'ready'
       // Frames the server has not committed, under their original seqs, ahead of the queue.
       for (const frame of log) host.write(() => frame.data)
+      count.replayed += log.length
+      count.resumes++
       host.ready(true)
       return
     }
@@ -236,6 +251,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
         lostBeyond: rollback && (committed as number) < oldest - 1,
         lastSeen: seen,
       }
+      count.sessionsLost++
+      count.inDoubt += inDoubt.length
       reset()
       adopt(committed as number, assigned as number)
       host.sessionLost(report)
@@ -305,6 +322,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       if ((seq as number) <= seen) {
         // Seen already (a replay that crossed an ack): drop it, and say so at once.
         unackedIn++
+        count.duplicates++
         sendAck()
         return false
       }
@@ -319,6 +337,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       // Binary frames are not sequenced (v1), nor is text that is not an envelope.
       if (phase !== 'ready' || typeof frame !== 'string' || frame[0] !== '{') return frame
       const seq = ++sent
+      count.sent++
       const ackField = unackedIn > 0 ? `,"ack":${seen}` : ''
       unackedIn = 0
       ackTimer.clear()
@@ -343,6 +362,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       phase === 'ready' && (log.length >= o.maxUnackedMessages || logBytes >= o.maxUnackedBytes),
 
     replays: () => sid !== null,
+
+    stats: () => ({ delivery: { sid, ...count, unacked: log.length } }),
 
     lost() {
       phase = 'off'

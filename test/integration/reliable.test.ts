@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { ReconnectingSocket, reliable, requests, type SessionLost } from '../../src/index.ts'
+import {
+  type DeliveryStats,
+  ReconnectingSocket,
+  reliable,
+  requests,
+  type SessionLost,
+} from '../../src/index.ts'
 import { startCompanion } from '../companion/helpers.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 import { seededRandom } from '../helpers/unit-harness.ts'
@@ -44,6 +50,7 @@ async function stream(seed: number, messages: number, cuts: number) {
   socket.onMessage('down', (data) => downstream.push((data as { n: number }).n))
   socket.on('sessionlost', (event) => lostSessions.push(event))
   let resumes = 0
+  let delivery: DeliveryStats | undefined
   socket.on('open', ({ resumed }) => {
     if (resumed) resumes++
   })
@@ -62,6 +69,7 @@ async function stream(seed: number, messages: number, cuts: number) {
     }
     await waitFor(() => upstream.length >= messages && downstream.length >= messages, 20_000)
     await delay(50) // a duplicate would arrive now
+    delivery = socket.stats.delivery
   } finally {
     socket.close()
     await proxy.close()
@@ -72,6 +80,11 @@ async function stream(seed: number, messages: number, cuts: number) {
   // The cuts happened (two close together may fall on one connection), and each resumed.
   expect(socket.stats.reconnects).toBeGreaterThanOrEqual(Math.min(2, cutAt.size))
   expect(resumes).toBe(socket.stats.reconnects)
+  // The counters say the same (read before close(), which ends the session).
+  expect(delivery).toMatchObject({ resumes, sessionsLost: 0, inDoubt: 0 })
+  expect(delivery?.sent).toBe(messages + 1)
+  expect(delivery?.acked).toBeLessThanOrEqual(messages + 1)
+  expect(delivery?.sent).toBe((delivery?.acked ?? 0) + (delivery?.unacked ?? 0))
 }
 
 describe('the reliable mode through a proxy that resets both sides', () => {
@@ -157,6 +170,7 @@ describe('the reliable mode through a proxy that resets both sides', () => {
       // Nothing is resent on its own: the new session starts at seq 1 with the next send.
       expect(again).toEqual([9])
       expect(opens).toEqual([false, false])
+      expect(socket.stats.delivery).toMatchObject({ sessionsLost: 1, inDoubt: 3, resumes: 0 })
     } finally {
       socket.close()
     }
