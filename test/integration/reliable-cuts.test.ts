@@ -92,7 +92,18 @@ async function rig(rel: ReliableOptions = {}): Promise<Rig> {
     sid: () => sid as string,
     async both(n) {
       socket.send('up', { n })
-      await companion.server.sendTo(sid as string, 'down', { n })
+      // A client away for longer than the server's window (1,000 frames) makes sendTo fail
+      // with UNACKED_LIMIT rather than drop anything: an application waits and sends again.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await companion.server.sendTo(sid as string, 'down', { n })
+          return
+        } catch (error) {
+          const code = (error as { code?: string }).code
+          if (code !== 'UNACKED_LIMIT' || attempt >= 2000) throw error
+          await delay(5)
+        }
+      }
     },
     async close() {
       socket.close()
@@ -218,11 +229,15 @@ describe('a half-open link', () => {
     try {
       for (let n = 1; n <= 100; n++) await r.both(n)
       await expectDelivered(r, 100)
+      // The link heals the moment the heartbeat gives up on it, before the next attempt
+      // connects (an attempt made into the black hole would lose its upgrade request).
+      r.socket.on('reconnecting', ({ reason }) => {
+        if (reason === 'heartbeat-timeout') r.proxy.blackhole(false)
+      })
       r.proxy.blackhole(true)
       // Into the void: no FIN, no reset, nothing comes back.
       for (let n = 101; n <= 200; n++) await r.both(n)
       await waitFor(() => r.reasons.includes('heartbeat-timeout'), 5000, 'the heartbeat verdict')
-      r.proxy.blackhole(false)
       await waitFor(() => r.resumes() >= 1, 5000, 'the resume')
       for (let n = 201; n <= 300; n++) await r.both(n)
       await expectDelivered(r, 300)
