@@ -109,6 +109,10 @@ function reliablePart(o: Resolved, host: PartHost): Part {
   let acked = 0
   /** Sent and not acknowledged, in seq order: replayed after a resume. */
   let log: Logged[] = []
+  /** Entries before this index are acknowledged and gone. */
+  let head = 0
+  /** The frames in the log, in seq order (a copy). */
+  const pending = (): Logged[] => log.slice(head)
   let logBytes = 0
   /** Acknowledged recently: what a rollback may have lost. */
   let recent: Logged[] = []
@@ -128,7 +132,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     sessionsLost: 0,
   }
   /** Frames sent while sequencing; the stats of the mode. */
-  const helloTimer = new TimerSlot(host.clock)
+  const clock = host.clock
+  const helloTimer = new TimerSlot(clock)
   const ackTimer = new TimerSlot(host.clock)
 
   const sendAck = (): void => {
@@ -153,12 +158,12 @@ function reliablePart(o: Resolved, host: PartHost): Part {
    */
   const lose = (reason: string): void => {
     count.sessionsLost++
-    count.inDoubt += log.length
+    count.inDoubt += log.length - head
     host.emit('sessionlost', {
       reason,
       previousSid: sid as string,
       sid: null,
-      inDoubt: log,
+      inDoubt: pending(),
       rolledBack: [],
       lostBeyond: false,
       lastSeen: seen,
@@ -182,13 +187,23 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     if (!Number.isSafeInteger(upTo) || upTo < 0 || upTo > sent) return false
     if (upTo <= acked) return true
     acked = upTo
-    let i = 0
-    while (i < log.length && (log[i] as Logged).seq <= upTo) logBytes -= (log[i++] as Logged).bytes
-    count.acked += i
-    const done = log.splice(0, i)
-    recent = recent.concat(done).slice(-o.keepAckedMessages)
+    // The log's head moves instead of the array shifting: an ack comes with nearly every
+    // inbound frame, and a splice per ack is O(log) work per message.
+    const from = head
+    while (head < log.length && (log[head] as Logged).seq <= upTo) {
+      const done = log[head++] as Logged
+      logBytes -= done.bytes
+      recent.push(done)
+    }
+    count.acked += head - from
+    if (head > 512 && head * 2 > log.length) {
+      log = log.slice(head)
+      head = 0
+    }
+    if (recent.length > 2 * o.keepAckedMessages) recent = recent.slice(-o.keepAckedMessages)
+    const freed = head > from
     // Room in the window again: what waits in the queue may go.
-    if (done.length > 0) host.drain()
+    if (freed) host.drain()
     return true
   }
 
@@ -230,8 +245,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       trim(committed as number)
       phase = 'ready'
       // Frames the server has not committed, under their original seqs, ahead of the queue.
-      for (const frame of log) host.write(() => frame.data)
-      count.replayed += log.length
+      for (const frame of pending()) host.write(() => frame.data)
+      count.replayed += log.length - head
       count.resumes++
       host.ready(true)
       return
@@ -239,9 +254,10 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     sid = given
     phase = 'ready'
     if (previous !== null) {
-      const inDoubt = log
-      const rolledBack = rollback ? recent.filter((f) => f.seq > (committed as number)) : []
-      const oldest = recent[0]?.seq ?? acked + 1
+      const inDoubt = pending()
+      const ring = recent.slice(-o.keepAckedMessages)
+      const rolledBack = rollback ? ring.filter((f) => f.seq > (committed as number)) : []
+      const oldest = ring[0]?.seq ?? acked + 1
       const report: Omit<SessionLost, 'resentRequests' | 'rejectedRequests'> = {
         reason: rollback ? 'rollback' : typeof data.reason === 'string' ? data.reason : 'unknown',
         previousSid: previous,
@@ -277,6 +293,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
   const reset = (): void => {
     sent = acked = seen = unackedIn = logBytes = 0
     log = []
+    head = 0
     recent = []
   }
 
@@ -345,7 +362,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       // `{}` has no field to follow the comma.
       const stamped = frame === '{}' ? `{"seq":${seq}${ackField}}` : data
       const bytes = frameBytes(stamped)
-      log.push({ data: stamped, type: undefined, bytes, queuedAt: host.clock.now(), seq })
+      log.push({ data: stamped, type: undefined, bytes, queuedAt: clock.now(), seq })
       logBytes += bytes
       return stamped
     },
@@ -359,11 +376,12 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     },
 
     blocked: () =>
-      phase === 'ready' && (log.length >= o.maxUnackedMessages || logBytes >= o.maxUnackedBytes),
+      phase === 'ready' &&
+      (log.length - head >= o.maxUnackedMessages || logBytes >= o.maxUnackedBytes),
 
     replays: () => sid !== null,
 
-    stats: () => ({ delivery: { sid, ...count, unacked: log.length } }),
+    stats: () => ({ delivery: { sid, ...count, unacked: log.length - head } }),
 
     lost() {
       phase = 'off'

@@ -208,6 +208,12 @@ describe('auth against the reference server', () => {
     })
     const rec = record(socket)
     await waitFor(() => socket.state === 'open', 5000, 'open')
+    // The client is open once its `$auth` is written; revoke only what the server has accepted.
+    await waitFor(
+      () => server.control.status().connections[0]?.authenticated === true,
+      5000,
+      'authenticated',
+    )
 
     server.control.invalidateTokens()
     await waitFor(() => socket.state === 'closed', 5000, 'closed')
