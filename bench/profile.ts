@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // CPU profile of the pipelined-throughput path, to see where a contender's time goes.
 //
-//   node bench/profile.ts [--contender resilient|raw|partysocket] [--runs 5]
+//   node bench/profile.ts [--contender resilient|raw|partysocket|reliable] [--runs 5]
 //
+// `reliable` is resilient-socket with `reliable()`, against the companion (the mode needs a
+// server that speaks it; see companion-server.ts); the others run against the echo server.
 // Runs the throughput scenario under `--cpu-prof` (profile written to bench/.tmp/) and
 // prints the functions with the most self time, overall and in resilient-socket's code.
 // Open the .cpuprofile in Chrome DevTools (Performance → Load profile) for the full picture.
@@ -48,17 +50,22 @@ if (!values.child) {
   if (!latest) throw new Error('no profile was written')
   summarise(latest)
 } else {
-  const { partysocket, raw, resilient } = await import('./contenders.ts')
+  const { partysocket, raw, reliableContender, resilient } = await import('./contenders.ts')
   const { pipelined } = await import('./messaging.ts')
   const { EchoServer } = await import('./server-process.ts')
   const { THROUGHPUT_MESSAGES } = await import('./bench.ts')
+  const reliableOne = values.contender === 'reliable' ? reliableContender() : null
+  if (values.contender === 'reliable' && !reliableOne) {
+    throw new Error('this copy of resilient-socket has no reliable()')
+  }
   const contender =
-    values.contender === 'raw'
+    reliableOne ??
+    (values.contender === 'raw'
       ? raw
       : values.contender === 'partysocket'
         ? partysocket
-        : resilient()
-  const server = await EchoServer.start()
+        : resilient())
+  const server = reliableOne ? await EchoServer.companion() : await EchoServer.start()
   try {
     for (let i = 0; i < Number(values.runs); i++) {
       const run = await pipelined(contender, server, THROUGHPUT_MESSAGES)
