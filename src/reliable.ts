@@ -356,8 +356,9 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       const seq = ++sent
       count.sent++
       const ackField = unackedIn > 0 ? `,"ack":${seen}` : ''
+      // The ack timer stays armed: when it fires with nothing owed it does nothing, which is
+      // cheaper than clearing and arming a host timer around every echo.
       unackedIn = 0
-      ackTimer.clear()
       const data = `{"seq":${seq}${ackField},${frame.slice(1)}`
       // `{}` has no field to follow the comma.
       const stamped = frame === '{}' ? `{"seq":${seq}${ackField}}` : data
