@@ -529,3 +529,35 @@ describe('reliable(): displaced (close 4010)', () => {
     expect(socket.state).toBe('reconnecting')
   })
 })
+
+describe('reliable(): timeouts and server bounds', () => {
+  it('a request that timed out stays in the log: replayed if the server never committed it, its late answer ignored', async () => {
+    const { fake, socket, ws } = start({}, { requests: requests({ timeoutMs: 1000 }) })
+    let outcome: unknown
+    socket.request('slow', 1).catch((error: SocketError) => {
+      outcome = error.code
+    })
+    const [frame] = appFrames(ws)
+    vi.advanceTimersByTime(1000)
+    await settle()
+    expect(outcome).toBe('REQUEST_TIMEOUT')
+    const next = cutAndReopen(fake)
+    session(next, { sid: 's1', resumed: true, in: 0, out: 0 })
+    // It may still run: the server never had it, so it gets it, under its seq.
+    expect(appFrames(next)).toEqual([frame])
+    next.receive({ type: 'slow', re: frame?.id, seq: 1, data: 'late' })
+    await settle()
+    expect(outcome).toBe('REQUEST_TIMEOUT')
+  })
+
+  it('a close with 4008 (a server bound) reconnects and resumes: $session says whether the session went on', () => {
+    const { fake, socket, ws } = start()
+    socket.send('a', 1)
+    ws.serverClose(4008, 'unacked limit')
+    expect(socket.state).toBe('reconnecting')
+    const next = cutAndReopen(fake)
+    expect(sent(next)[0]).toMatchObject({ type: '$resume', data: { sid: 's1', acked: 0 } })
+    session(next, { sid: 's1', resumed: true, in: 0, out: 0 })
+    expect(appFrames(next).map((frame) => frame.seq)).toEqual([1])
+  })
+})
