@@ -182,11 +182,16 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     )
   }
 
+  /** The window is full: new frames wait in the queue. */
+  const full = (): boolean =>
+    log.length - head >= o.maxUnackedMessages || logBytes >= o.maxUnackedBytes
+
   /** Everything up to `upTo` is processed by the server: out of the log, into the ring. */
   const trim = (upTo: number): boolean => {
     if (!Number.isSafeInteger(upTo) || upTo < 0 || upTo > sent) return false
     if (upTo <= acked) return true
     acked = upTo
+    const wasFull = full()
     // The log's head moves instead of the array shifting: an ack comes with nearly every
     // inbound frame, and a splice per ack is O(log) work per message.
     const from = head
@@ -202,8 +207,9 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     }
     if (recent.length > 2 * o.keepAckedMessages) recent = recent.slice(-o.keepAckedMessages)
     const freed = head > from
-    // Room in the window again: what waits in the queue may go.
-    if (freed) host.drain()
+    // Room in the window again: what waits in the queue may go. Only then: an ack comes with
+    // nearly every echo, and a drain per ack is a queue pass and a microtask per message.
+    if (freed && wasFull) host.drain()
     return true
   }
 
@@ -376,9 +382,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       return new SocketError('DISPLACED', 'another instance of this client took the session over')
     },
 
-    blocked: () =>
-      phase === 'ready' &&
-      (log.length - head >= o.maxUnackedMessages || logBytes >= o.maxUnackedBytes),
+    blocked: () => phase === 'ready' && full(),
 
     replays: () => sid !== null,
 
