@@ -67,8 +67,9 @@ export interface SocketEvents {
 /** What the reliable mode knows about a session the server did not continue. */
 export interface SessionLost {
   /**
-   * The server's word: `unknown-session`, `expired`, `forbidden`, `version`, `rollback`, or
-   * `closed` (4008); `unsupported` when the resume got no usable `$session` and the socket
+   * The server's word: `unknown-session`, `expired`, `forbidden`, `version` or `rollback`
+   * (a server that closed with 4008, over its bounds, answers the resume with one of these);
+   * `unsupported` when the resume got no usable `$session` and the socket
    * ends with `UNSUPPORTED`, `displaced` when it ends with `DISPLACED` (4010); `sid` is then
    * `null`.
    */

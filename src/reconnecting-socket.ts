@@ -450,8 +450,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     }
     if (generation !== this.#generation) return
     const open = (resumed: boolean) => this.#opened(ws, generation, partProtocols, resumed)
-    if (wait) this.#held = open
-    else open(false)
+    if (wait) {
+      // The part that holds the open has its own deadline (the reliable mode's
+      // `helloTimeoutMs`), and says what a miss means: not the connect timeout's verdict.
+      this.#timer.clear()
+      this.#held = open
+    } else open(false)
   }
 
   /** The open is complete (after any part that held it): announce it, then the queue. */
@@ -611,7 +615,12 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#queue.attach(null)
     this.#pending?.abort()
     this.#pending = null
-    this.#held = null
+    if (this.#held) {
+      // Opened for the parts, never announced: they stop what they started (timers), and
+      // nothing was written on it that they could have to settle.
+      this.#held = null
+      this.#parts.lost(this.#o.clock.now())
+    }
     const ws = this.#ws
     this.#ws = null
     if (ws) {

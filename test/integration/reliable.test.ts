@@ -88,7 +88,8 @@ async function stream(seed: number, messages: number, cuts: number) {
 }
 
 describe('the reliable mode through a proxy that resets both sides', () => {
-  it.each([1, 2, 3])(
+  // reliable-cuts.test.ts runs 5,000 each way for 3 seeds; this one also checks the counters.
+  it.each([1])(
     '2,000 messages each way, 5 cuts, seed %i: 0 lost, 0 duplicated, 0 reordered',
     async (seed) => {
       await stream(seed, 2000, 5)
