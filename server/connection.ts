@@ -53,7 +53,7 @@ type Step = () => Promise<void> | void
 const READ_BATCH = 256
 const MAX_SID_LENGTH = 128
 const INTERNAL_MESSAGE = 'internal error'
-const UNDELIVERABLE = new Set(['CLOSED', 'UNACKED_LIMIT', 'SESSION_GONE'])
+const UNDELIVERABLE = new Set(['CLOSED', 'UNACKED_LIMIT', 'SESSION_GONE', 'DISPLACED'])
 
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value)
@@ -487,10 +487,14 @@ export class Connection<U> {
       this.#write(body)
       return
     }
-    const result = await this.#o.store.append(this.#sid, body, {
-      maxFrames: this.#o.maxUnackedFrames,
-      maxBytes: this.#o.maxUnackedBytes,
-    })
+    // A response belongs to this attachment: fenced once the session moved, so that a node
+    // that lost the session unawares (a half-open socket) does not answer twice.
+    const result = await this.#o.store.append(
+      this.#sid,
+      body,
+      { maxFrames: this.#o.maxUnackedFrames, maxBytes: this.#o.maxUnackedBytes },
+      kind === 'response' ? this.#generation : undefined,
+    )
     if (result.status === 'appended') {
       this.#local.set(result.seq, body)
       void this.#pump()
@@ -498,6 +502,10 @@ export class Connection<U> {
     }
     if (result.status === 'gone') {
       throw new ServerError('SESSION_GONE', 'the session expired or was lost')
+    }
+    if (result.status === 'fenced') {
+      this.close(CLOSE_DISPLACED, 'displaced')
+      throw new ServerError('DISPLACED', 'the session moved to a newer attachment')
     }
     if (kind === 'response' || this.#o.whenUnackedFull === 'close') {
       this.close(CLOSE_LIMIT, 'unacked limit')

@@ -19,6 +19,12 @@ export type ServerErrorCode =
   | 'SESSION_GONE'
   /** The connection is closed (plain mode), so a send has nowhere to go. */
   | 'CLOSED'
+  /**
+   * The session moved to a newer attachment (another socket, maybe on another node) while
+   * this connection was answering one of its frames: the answer was not stored, the socket
+   * is closed with 4010, and the new attachment answers the frame. Nothing was sent.
+   */
+  | 'DISPLACED'
   /** The session store failed (it threw or rejected); the connection is closed with 1011. */
   | 'STORE_FAILED'
 

@@ -143,9 +143,12 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       return 'committed'
     },
 
-    async append(sid, body, limits: AppendLimits): Promise<AppendResult> {
+    async append(sid, body, limits: AppendLimits, generation?: number): Promise<AppendResult> {
       const session = live(sid)
       if (session === undefined) return { status: 'gone' }
+      if (generation !== undefined && session.generation !== generation) {
+        return { status: 'fenced' }
+      }
       const bytes = frameBytes(body)
       if (session.log.length + 1 > limits.maxFrames || session.logBytes + bytes > limits.maxBytes) {
         return { status: 'full' }

@@ -167,10 +167,11 @@ redis.call('HSET', s, 'i', seq)
 touch(v[3], tonumber(ARGV[3]), tonumber(ARGV[4]))
 return 'committed'`,
 
-  // ARGV body, maxFrames, maxBytes, attachedMs, tomb, channel.
+  // ARGV body, maxFrames, maxBytes, attachedMs, tomb, channel, generation ('' for none).
   append: `
 if redis.call('EXISTS', s) == 0 then return {'gone'} end
-local v = redis.call('HMGET', s, 'o', 'a', 'b', 'd')
+local v = redis.call('HMGET', s, 'o', 'a', 'b', 'd', 'g')
+if ARGV[7] ~= '' and v[5] ~= ARGV[7] then return {'fenced'} end
 local o, a, b, size = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), #ARGV[1]
 if o - a + 1 > tonumber(ARGV[2]) or b + size > tonumber(ARGV[3]) then return {'full'} end
 o = o + 1
@@ -511,7 +512,7 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
       )) as AcceptResult
     },
 
-    async append(sid, body, limits): Promise<AppendResult> {
+    async append(sid, body, limits, generation): Promise<AppendResult> {
       const reply = (await run(
         'append',
         keys(sid),
@@ -522,11 +523,12 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
           attachedArg,
           tombArg,
           channel(sid),
+          generation === undefined ? '' : String(generation),
         ],
         false,
       )) as unknown[]
       if (reply[0] === 'appended') return { status: 'appended', seq: Number(reply[1]) }
-      return { status: reply[0] as 'full' | 'gone' }
+      return { status: reply[0] as 'full' | 'gone' | 'fenced' }
     },
 
     async ack(sid, generation, upTo) {

@@ -33,8 +33,18 @@ export interface SessionStore {
    * it, unless that would put more than `limits.maxFrames` frames or `limits.maxBytes`
    * bytes (UTF-8, of the bodies) in the unacked log. Works on a detached session too: a
    * send addresses the session, not a socket. Tells the watchers (`appended`).
+   *
+   * With `generation`, the frame belongs to that attachment (the answer to a frame it took):
+   * it is `fenced`, and nothing stored, once a newer attachment exists. A node that lost the
+   * session without knowing it (a half-open socket, a late handler) cannot add to it then;
+   * the new attachment answers the frame itself, since its commit was fenced too.
    */
-  append(sid: string, body: string, limits: AppendLimits): Promise<AppendResult>
+  append(
+    sid: string,
+    body: string,
+    limits: AppendLimits,
+    generation?: number,
+  ): Promise<AppendResult>
   /**
    * The client has processed every server frame up to `upTo`: trims them from the log.
    * `beyond` if `upTo` is above `out` (nothing changes). An ack at or below the last one
@@ -85,7 +95,9 @@ export interface AppendLimits {
   maxBytes: number
 }
 
-export type AppendResult = { status: 'appended'; seq: number } | { status: 'full' | 'gone' }
+export type AppendResult =
+  | { status: 'appended'; seq: number }
+  | { status: 'full' | 'gone' | 'fenced' }
 
 export type AckResult = 'ok' | 'beyond' | 'fenced' | 'gone'
 

@@ -96,6 +96,30 @@ export function sessionStoreContract(
       expect(await store.read(randomUUID(), 0, 10)).toBe('gone')
     })
 
+    it('append with a generation is fenced once a newer attachment exists, and stores nothing; without one it still appends', async () => {
+      const { store, sid } = await fresh()
+      expect(await store.append(sid, '{"type":"a"}', LIMITS, 1)).toEqual({
+        status: 'appended',
+        seq: 1,
+      })
+      const { generation } = (await store.attach(sid, 'ann')) as { generation: number }
+      expect(await store.append(sid, '{"type":"late"}', LIMITS, 1)).toEqual({ status: 'fenced' })
+      expect(await seqs(store, sid)).toEqual([1])
+      expect(await store.append(sid, '{"type":"b"}', LIMITS, generation)).toEqual({
+        status: 'appended',
+        seq: 2,
+      })
+      // A push addresses the session, whichever attachment holds it.
+      expect(await store.append(sid, '{"type":"c"}', LIMITS)).toEqual({
+        status: 'appended',
+        seq: 3,
+      })
+      expect(await store.attach(sid, 'ann')).toMatchObject({ out: 3 })
+      expect(await store.append(randomUUID(), '{"type":"d"}', LIMITS, 1)).toEqual({
+        status: 'gone',
+      })
+    })
+
     it('append refuses past maxFrames or maxBytes of unacked frames, and an ack makes room again', async () => {
       const { store, sid } = await fresh()
       const limits = { maxFrames: 2, maxBytes: 40 }

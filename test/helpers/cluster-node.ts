@@ -5,7 +5,8 @@
  * (type stripping): `node test/helpers/cluster-node.ts --redis redis://127.0.0.1:6379`.
  *
  * What it serves: the event `up` (recorded: to the parent over IPC when forked by a test,
- * else logged), the request `slow` (answers `{ node }` after `data.ms`), and, from the parent
+ * else logged), the request `slow` (answers `{ node }` after `data.ms`, on the node named
+ * `data.on` only if given), and, from the parent
  * over IPC, `sendTo` (a push into a session by sid). SIGTERM is a clean restart: every
  * socket closed with 1012, the sessions left detached in Redis.
  */
@@ -25,6 +26,7 @@ export type NodeReport =
   | { type: 'closed'; code: number; reason: string; sid: string | undefined }
   | { type: 'error'; code: string; message: string }
   | { type: 'sent'; id: number; error?: string }
+  | { type: 'slow'; phase: 'start' | 'end'; requestId: string | undefined }
 
 /** What a parent asks of a node. */
 export type NodeCommand = { type: 'sendTo'; id: number; sid: string; n: number }
@@ -86,9 +88,13 @@ const server = createSocketServer({
   store,
   connectionId: () => `${name}-${++connections}`,
   handlers: {
-    slow: async (data) => {
-      const ms = Math.min(Math.max(Number((data as { ms?: unknown })?.ms) || 0, 0), 10_000)
+    slow: async (data, ctx) => {
+      const { ms: asked, on } = (data ?? {}) as { ms?: unknown; on?: unknown }
+      const ms =
+        on === undefined || on === name ? Math.min(Math.max(Number(asked) || 0, 0), 10_000) : 0
+      await report({ type: 'slow', phase: 'start', requestId: ctx.requestId })
       await new Promise((resolve) => setTimeout(resolve, ms))
+      await report({ type: 'slow', phase: 'end', requestId: ctx.requestId })
       return { node: name }
     },
   },

@@ -14,6 +14,13 @@ export interface TcpProxy {
    * either side closed or sent FIN meanwhile are destroyed then.
    */
   blackhole(on?: boolean): void
+  /**
+   * The connections open now go dark for good, as `blackhole()` does, while new ones are
+   * forwarded: a node left with a half-open socket (a zombie) after its client moved on.
+   * A FIN or close from either side is swallowed too, until `cut()` or `close()`.
+   * Returns how many connections it took.
+   */
+  hold(): number
   /** Resets every connection in both directions at once (a TCP RST each way), as a crashing middlebox does. */
   cut(): void
   /**
@@ -35,6 +42,8 @@ export interface TcpProxy {
 interface Pair {
   client: Socket
   upstream: Socket
+  /** Dark for good (`hold()`). */
+  held: boolean
 }
 
 /**
@@ -58,7 +67,7 @@ export async function startTcpProxy(
 
   const relay = (pair: Pair, from: Socket, to: Socket): void => {
     from.on('data', (chunk: Buffer) => {
-      if (blackholed || to.destroyed) return
+      if (blackholed || pair.held || to.destroyed) return
       // Honour backpressure so a paused reader really fills the sender's buffers.
       if (!to.write(chunk)) {
         from.pause()
@@ -66,10 +75,10 @@ export async function startTcpProxy(
       }
     })
     from.on('end', () => {
-      if (!blackholed) to.end()
+      if (!blackholed && !pair.held) to.end()
     })
     from.on('close', () => {
-      if (!blackholed) destroy(pair)
+      if (!blackholed && !pair.held) destroy(pair)
     })
     // Errors end in 'close'; the listener only keeps them from crashing the process.
     from.on('error', () => {})
@@ -78,7 +87,7 @@ export async function startTcpProxy(
   // allowHalfOpen: a FIN is forwarded as a FIN, not turned into a full close.
   const server = createServer({ allowHalfOpen: true }, (client) => {
     const upstream = connect({ ...backend, allowHalfOpen: true })
-    const pair: Pair = { client, upstream }
+    const pair: Pair = { client, upstream, held: false }
     pairs.add(pair)
     relay(pair, client, upstream)
     relay(pair, upstream, client)
@@ -103,8 +112,13 @@ export async function startTcpProxy(
       blackholed = on
       if (on) return
       for (const pair of pairs) {
+        if (pair.held) continue
         if (isGone(pair.client) || isGone(pair.upstream)) destroy(pair)
       }
+    },
+    hold() {
+      for (const pair of pairs) pair.held = true
+      return pairs.size
     },
     cut() {
       for (const pair of pairs) {

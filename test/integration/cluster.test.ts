@@ -1,7 +1,13 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { heartbeat, ReconnectingSocket, reliable, type SessionLost } from '../../src/index.ts'
+import {
+  heartbeat,
+  ReconnectingSocket,
+  reliable,
+  requests,
+  type SessionLost,
+} from '../../src/index.ts'
 import type { NodeCommand, NodeReport } from '../helpers/cluster-node.ts'
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
@@ -30,6 +36,7 @@ interface Up {
 class ClusterNode {
   readonly closes: { code: number; reason: string; sid: string | undefined }[] = []
   readonly errors: string[] = []
+  readonly slow: { phase: 'start' | 'end'; requestId: string | undefined }[] = []
   readonly name: string
   port = 0
   readonly #child: ChildProcess
@@ -54,7 +61,8 @@ class ClusterNode {
       else if (message.type === 'sent') {
         this.#sent.get(message.id)?.(message.error)
         this.#sent.delete(message.id)
-      } else if (message.type === 'ready') this.port = message.port
+      } else if (message.type === 'slow') this.slow.push(message)
+      else if (message.type === 'ready') this.port = message.port
     })
     child.on('exit', () => {
       for (const settle of this.#sent.values()) settle(`${name} exited`)
@@ -201,6 +209,7 @@ async function cluster(on: RedisServer): Promise<Cluster> {
   const proxy = await startTcpProxy(a.port)
   const socket = new ReconnectingSocket(proxy.url, {
     reliable: reliable({ heartbeat: heartbeat({ intervalMs: 250, timeoutMs: 500 }) }),
+    requests: requests({ timeoutMs: 20_000 }),
     retry: FAST,
     network: false,
   })
@@ -353,6 +362,44 @@ describe('two nodes on one Redis', () => {
       expect([...a.errors, ...b.errors].some((error) => error.startsWith('STORE_FAILED'))).toBe(
         true,
       )
+    } finally {
+      await c.close()
+    }
+  })
+})
+
+describe('a zombie node', () => {
+  it('A keeps a half-open socket while its client resumes on B: A is fenced (4010) and cannot write into the session, its late answer included', async () => {
+    const c = await cluster(redis)
+    const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+    const answers: string[] = []
+    c.socket.on('message', ({ envelope }) => {
+      if (envelope?.re !== undefined) answers.push(envelope.re)
+    })
+    try {
+      // A takes a request that it answers only after the client has moved on. (Only A is
+      // slow: a reliable session handles frames one at a time, $ping included, so a handler
+      // slower than the heartbeat's timeout would cost B its connection too.)
+      const answered = c.socket.request('slow', { ms: 2500, on: 'a' })
+      await waitFor(() => a.slow.length > 0, 5000, 'A to start the request')
+      const requestId = a.slow[0]?.requestId
+      // A's socket goes dark, never closed: A keeps believing it serves the client.
+      expect(c.proxy.hold()).toBe(1)
+
+      c.moveTo(b)
+      await waitFor(() => b.slow.some((s) => s.phase === 'start'), 10_000, 'the resume on B')
+      // A hears that the session moved and closes its zombie socket with 4010 (displaced).
+      await waitFor(() => a.closes.length > 0, 5000, 'A to close its socket')
+      expect(a.closes.map((close) => close.code)).toEqual([4010])
+      expect(await answered).toEqual({ node: 'b' })
+      // A's handler finished after the move: its answer must not reach the session.
+      await waitFor(() => a.slow.some((s) => s.phase === 'end'), 5000, "A's late answer")
+      await delay(500)
+      expect(answers).toEqual([requestId])
+      expect(c.lost).toEqual([])
+      // And the stream goes on from B.
+      await stream(c, 200, {})
+      await expectDelivered(c, 200)
     } finally {
       await c.close()
     }
