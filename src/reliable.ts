@@ -200,13 +200,14 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       logBytes -= done.bytes
       recent.push(done)
     }
+    // Counted before the log is compacted, which moves the head back to 0.
+    const freed = head > from
     count.acked += head - from
     if (head > 512 && head * 2 > log.length) {
       log = log.slice(head)
       head = 0
     }
     if (recent.length > 2 * o.keepAckedMessages) recent = recent.slice(-o.keepAckedMessages)
-    const freed = head > from
     // Room in the window again: what waits in the queue may go. Only then: an ack comes with
     // nearly every echo, and a drain per ack is a queue pass and a microtask per message.
     if (freed && wasFull) host.drain()

@@ -96,6 +96,28 @@ describe('the reliable mode through a proxy that resets both sides', () => {
     },
   )
 
+  it('delivers a burst five times the window whole: sends wait for acks, then go', async () => {
+    const companion = await startCompanion({})
+    companion.server.on('m', async (data, ctx) => {
+      await ctx.send('m', data)
+    })
+    const socket = new ReconnectingSocket(companion.url, { reliable: reliable(), network: false })
+    const echoed: number[] = []
+    socket.onMessage('m', (data) => echoed.push(data as number))
+    try {
+      await waitFor(() => socket.state === 'open', 5000)
+      // 5,000 sends at once against a window of 1,000: the log is compacted on the way, which
+      // once hid the room an ack made and left 3,001 sends waiting for ever.
+      for (let n = 1; n <= 5000; n++) socket.send('m', n)
+      expect(socket.stats.queuedMessages).toBe(4000)
+      await waitFor(() => echoed.length === 5000, 15_000, 'every echo')
+      expectExactly(echoed, 5000, 'round trip')
+      expect(socket.stats.delivery?.sent).toBe(5000)
+    } finally {
+      socket.close()
+    }
+  })
+
   it('resumes with open.resumed, and a request in flight across a cut resolves once', async () => {
     let calls = 0
     const companion = await startCompanion({
