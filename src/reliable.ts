@@ -183,6 +183,15 @@ function reliablePart(o: Resolved, host: PartHost): Part {
   }
 
   /** The window is full: new frames wait in the queue. */
+  /**
+   * The queue found the window full and waits. It is released once a batch fits again (a
+   * quarter of the window, at most 32 frames): one drain per ack, when the server acks nearly
+   * every frame, would be a queue pass per message.
+   */
+  let stalled = false
+  const roomy = (): boolean =>
+    o.maxUnackedMessages - (log.length - head) >= Math.min(32, o.maxUnackedMessages / 4) &&
+    logBytes <= o.maxUnackedBytes * 0.75
   const full = (): boolean =>
     log.length - head >= o.maxUnackedMessages || logBytes >= o.maxUnackedBytes
 
@@ -191,7 +200,6 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     if (!Number.isSafeInteger(upTo) || upTo < 0 || upTo > sent) return false
     if (upTo <= acked) return true
     acked = upTo
-    const wasFull = full()
     // The log's head moves instead of the array shifting: an ack comes with nearly every
     // inbound frame, and a splice per ack is O(log) work per message.
     const from = head
@@ -208,9 +216,11 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       head = 0
     }
     if (recent.length > 2 * o.keepAckedMessages) recent = recent.slice(-o.keepAckedMessages)
-    // Room in the window again: what waits in the queue may go. Only then: an ack comes with
-    // nearly every echo, and a drain per ack is a queue pass and a microtask per message.
-    if (freed && wasFull) host.drain()
+    // Room in the window again: what waits in the queue may go, a batch at a time.
+    if (freed && stalled && roomy()) {
+      stalled = false
+      host.drain()
+    }
     return true
   }
 
@@ -301,6 +311,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     sent = acked = seen = unackedIn = logBytes = 0
     log = []
     head = 0
+    stalled = false
     recent = []
   }
 
@@ -383,7 +394,10 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       return new SocketError('DISPLACED', 'another instance of this client took the session over')
     },
 
-    blocked: () => phase === 'ready' && full(),
+    blocked() {
+      if (phase === 'ready' && full()) stalled = true
+      return stalled
+    },
 
     replays: () => sid !== null,
 
