@@ -204,6 +204,22 @@ export class Connection<U> {
         return
       }
     }
+    // A ping is answered at once, not behind handlers still running: a handler slower than
+    // the client's heartbeat timeout would otherwise get a live connection declared dead,
+    // and the resume replay the slow request into the same fate. Only while the session
+    // starts (its `$session` must be the first frame) or auth is being checked does it wait.
+    if (
+      type === '$ping' &&
+      (this.#mode === 'plain' || this.#mode === 'reliable') &&
+      this.#auth !== 'checking'
+    ) {
+      if (this.#mode === 'reliable' && (envelope as { seq?: unknown }).seq !== undefined) {
+        this.close(CLOSE_PROTOCOL, 'a $ frame carries no seq')
+        return
+      }
+      this.#write(JSON.stringify({ type: '$pong', re: envelope?.id }))
+      return
+    }
     if (this.#pending >= this.#o.maxPendingFrames) {
       this.close(
         this.#mode === 'plain' ? 1008 : CLOSE_LIMIT,

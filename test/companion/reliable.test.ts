@@ -107,18 +107,39 @@ describe('companion: reliable mode, the happy path', () => {
   })
 
   it('acks before a clean close by the server', async () => {
-    const companion = await startCompanion({ ackAfterFrames: 1000, ackDelayMs: 60_000 })
+    const companion = await startCompanion({
+      ackAfterFrames: 1000,
+      ackDelayMs: 60_000,
+      handlers: { echo: (data) => data },
+    })
     companion.server.on('n', () => {})
     const client = await connect(companion.url)
     await client.hello()
     client.sendSeq({ type: 'n' })
     client.sendSeq({ type: 'n' })
-    // A ping answered means both frames were handled before it (one at a time, in order).
-    client.send({ type: '$ping', id: 'p' })
-    await client.nextOf('$pong')
+    // An answer means the frames before its request were handled (one at a time, in order).
+    client.sendSeq({ type: 'echo', id: 'b' })
+    await client.next((f) => f.re === 'b')
     companion.server.close(1012, 'restart')
     expect(await client.closeInfo()).toEqual({ code: 1012, reason: 'restart' })
-    expect(client.highestAck()).toBe(2)
+    expect(client.highestAck()).toBe(3)
+  })
+
+  it('answers a $ping at once, not behind a handler still running', async () => {
+    let release = (): void => {}
+    const companion = await startCompanion({
+      handlers: { slow: () => new Promise<string>((resolve) => (release = () => resolve('done'))) },
+    })
+    const client = await connect(companion.url)
+    await client.hello()
+    client.sendSeq({ type: 'slow', id: 's' })
+    client.send({ type: '$ping', id: 'p' })
+    // The handler has not finished, and the pong is already here: a heartbeat shorter than a
+    // slow handler must not declare a live connection dead.
+    expect(await client.nextOf('$pong')).toMatchObject({ re: 'p' })
+    expect(client.frames.some((f) => f.re === 's')).toBe(false)
+    release()
+    expect(await client.next((f) => f.re === 's')).toMatchObject({ data: 'done' })
   })
 })
 
