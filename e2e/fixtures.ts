@@ -39,7 +39,10 @@ const ACCEPTED_LINE = /^c\d+ connected to /
 
 // Firefox reports every refused WebSocket handshake as a page error, though nothing was
 // thrown: while the server is down that is expected, and the library sees it as `error`.
-const BROWSER_NOISE = /can.t establish a connection to the server at wss?:\/\//
+// So is a connection the server resets with data still unread (a cut mid-stream): the
+// library sees a close 1006.
+const BROWSER_NOISE =
+  /can.t establish a connection to the server at wss?:\/\/|The connection to wss?:\/\/\S+ was interrupted while the page was loading/
 
 /** Milliseconds a spec waits for one expected event; far above what a healthy run needs. */
 export const EVENT_TIMEOUT_MS = 15_000

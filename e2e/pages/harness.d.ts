@@ -14,6 +14,8 @@ export interface HarnessConfig {
   /** The delay of the fixed-delay policy used without `retry`; `setRetryDelay()` changes it. @default 200 */
   retryDelayMs?: number
   heartbeat?: { intervalMs: number; timeoutMs: number; probeTimeoutMs?: number }
+  /** Options of `reliable(…)`: the reliable mode, made by the entry's own copy of the library. */
+  reliable?: { maxUnackedMessages?: number; maxUnackedBytes?: number; helloTimeoutMs?: number }
   /** Fetch tokens from the server's `/token?ttlMs=…` before every attempt. */
   auth?: { ttlMs: number }
   /** Message types recorded through `onMessage()`. */
@@ -22,12 +24,13 @@ export interface HarnessConfig {
 
 /**
  * The options harness.js passes to `createSocket`: a subset of the library's `SocketOptions`,
- * in plain data. Each entry makes `heartbeat` and `auth` into features with its own copy of
- * the library (`heartbeat(…)`, `auth(…)`) and adds `requests()`.
+ * in plain data. Each entry makes `heartbeat`, `auth` and `reliable` into features with its
+ * own copy of the library (`heartbeat(…)`, `auth(…)`, `reliable(…)`) and adds `requests()`.
  */
 export interface HarnessSocketOptions {
   retry: NonNullable<HarnessConfig['retry']> | ((context: { attempt: number }) => number | null)
   heartbeat?: NonNullable<HarnessConfig['heartbeat']>
+  reliable?: NonNullable<HarnessConfig['reliable']>
   auth?: {
     getToken(context: {
       reason: string
@@ -47,7 +50,15 @@ export interface HarnessLibrary {
 
 /** A lifecycle event as recorded: its name, milliseconds since the harness started, a summary. */
 export interface HarnessEvent {
-  event: 'state' | 'open' | 'close' | 'reconnecting' | 'error' | 'drop' | 'heartbeat'
+  event:
+    | 'state'
+    | 'open'
+    | 'close'
+    | 'reconnecting'
+    | 'error'
+    | 'drop'
+    | 'heartbeat'
+    | 'sessionlost'
   at: number
   [detail: string]: unknown
 }
@@ -93,6 +104,13 @@ export interface HarnessApi {
   /** Sends `{ n: 0 }` … `{ n: count - 1 }` synchronously; returns each send's result. */
   sendSequence(type: string, count: number): ('sent' | 'queued' | 'dropped')[]
   request(type: string, data?: unknown, options?: { timeoutMs?: number }): Promise<RequestOutcome>
+  /**
+   * Sends `{ n: 1 }` … `{ n: count }`, one every `intervalMs`, in the background (a new call
+   * replaces a running stream); `streamResults()` reports progress.
+   */
+  startStream(type: string, count: number, intervalMs: number): void
+  /** What `send()` answered for each frame of the stream so far; `done` once all were sent. */
+  streamResults(): { done: boolean; results: ('sent' | 'queued' | 'dropped')[] }
   setRetryDelay(ms: number): void
   state(): string
   snapshot(): SnapshotSummary

@@ -48,6 +48,8 @@ export function installHarness(entry, lib) {
 
   /** @param {import('./harness.js').HarnessConfig} config */
   const create = (config = {}) => {
+    if (stream !== null) clearInterval(stream.timer)
+    stream = null
     socket?.close()
     events = []
     messages = []
@@ -61,6 +63,7 @@ export function installHarness(entry, lib) {
       retry: config.retry ?? (() => retryDelayMs),
     }
     if (config.heartbeat) options.heartbeat = config.heartbeat
+    if (config.reliable) options.reliable = config.reliable
     const auth = config.auth
     if (auth) {
       options.auth = {
@@ -80,7 +83,10 @@ export function installHarness(entry, lib) {
     const created = lib.createSocket(url.href, options)
     socket = created
     created.on('state', ({ from, to }) => record('state', { from, to }))
-    created.on('open', ({ reconnected }) => record('open', { reconnected }))
+    created.on('open', ({ reconnected, resumed }) => record('open', { reconnected, resumed }))
+    created.on('sessionlost', ({ reason, inDoubt, lastSeen }) =>
+      record('sessionlost', { reason, inDoubt: inDoubt.length, lastSeen }),
+    )
     created.on('close', (close) =>
       record('close', { ...describeClose(close), willReconnect: close.willReconnect }),
     )
@@ -98,6 +104,9 @@ export function installHarness(entry, lib) {
     }
   }
 
+  /** The running `startStream()`: its timer and what `send()` answered for each frame. */
+  let stream = null
+
   /** @type {import('./harness.js').HarnessApi} */
   const api = {
     entry,
@@ -114,6 +123,20 @@ export function installHarness(entry, lib) {
       } catch (error) {
         return { ok: false, error: describeError(error, lib) }
       }
+    },
+    startStream(type, count, intervalMs) {
+      if (stream !== null) clearInterval(stream.timer)
+      const target = current()
+      const results = []
+      const timer = setInterval(() => {
+        if (results.length >= count) return clearInterval(timer)
+        results.push(target.send(type, { n: results.length + 1 }))
+      }, intervalMs)
+      stream = { timer, results, count }
+    },
+    streamResults() {
+      if (stream === null) throw new Error('call e2e.startStream() first')
+      return { done: stream.results.length >= stream.count, results: stream.results }
     },
     setRetryDelay(ms) {
       retryDelayMs = ms

@@ -3,6 +3,7 @@ import type { WebSocket } from 'ws'
 import type { MessageContext } from '../../server/index.ts'
 import { Connection } from './connection.ts'
 import { ReceivedLog } from './received-log.ts'
+import { StreamLedger } from './stream.ts'
 import { TokenStore } from './tokens.ts'
 import { Waiters } from './waiters.ts'
 
@@ -21,6 +22,8 @@ export class Hub {
   readonly tokens: TokenStore
   readonly received = new ReceivedLog()
   readonly waiters = new Waiters()
+  /** The playground's `stream` runs: what arrived upstream, and the replies' numbering. */
+  readonly streams = new StreamLedger()
   /** By upgrade request: the companion's `extra` for a `ws` socket is `{ request }`. */
   readonly #byRequest = new WeakMap<IncomingMessage, Connection>()
   /** Open or closing: what a drop or a shutdown has to reach. */

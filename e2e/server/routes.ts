@@ -10,6 +10,7 @@ import {
 } from '../../server/index.ts'
 import type { Connection } from './connection.ts'
 import type { Hub } from './hub.ts'
+import { isStreamFrame } from './stream.ts'
 
 export const SLOW_DEFAULT_MS = 1000
 export const SLOW_MAX_MS = 60_000
@@ -146,6 +147,18 @@ export function createCore(hub: Hub, config: CoreConfig): Core {
       from: ctx.id,
       payload: isRecord(data) ? data.payload : undefined,
     })
+  })
+
+  // The playground's delivery check: each numbered frame is checked and answered with a
+  // numbered reply, so the client can judge both directions (e2e/server/stream.ts).
+  server.on('stream', async (data, ctx) => {
+    if (!isStreamFrame(data)) {
+      hub.log(`${ctx.id} sent a stream frame without { run, n } (dropped)`)
+      return
+    }
+    const reply = hub.streams.receive(data, ctx.deliveryId)
+    if (reply === null) hub.log(`${ctx.id} stream frame ${ctx.deliveryId} redelivered (skipped)`)
+    else await deliver(ctx, 'stream', reply)
   })
 
   // The companion's own `ws` adapter, fed one socket at a time: an emitter instead of the

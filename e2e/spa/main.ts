@@ -6,6 +6,7 @@ import {
   heartbeat,
   ReconnectingSocket,
   RemoteError,
+  reliable,
   requests,
   SocketError,
 } from 'resilient-socket'
@@ -13,7 +14,7 @@ import { installHarness } from '../pages/harness.js'
 
 /** The reference server's messages, from this application's side (PROTOCOL.md). */
 interface ServerSchema {
-  incoming: { chat: { text: string } }
+  incoming: { chat: { text: string }; seq: { n: number }; push: { n: number } }
   outgoing: { chat: { text: string }; note: { text: string }; seq: { n: number } }
   requests: {
     echo: { request: unknown; response: unknown }
@@ -24,11 +25,12 @@ interface ServerSchema {
 installHarness('spa', {
   // The harness speaks plain data (what a spec can pass into the page); the features are
   // made here, by the factories of the bundle under test.
-  createSocket: (url, { heartbeat: beat, auth: tokens, ...options }) =>
+  createSocket: (url, { heartbeat: beat, auth: tokens, reliable: session, ...options }) =>
     new ReconnectingSocket<ServerSchema>(url, {
       ...options,
       heartbeat: beat && heartbeat(beat),
       auth: tokens && auth(tokens),
+      reliable: session && reliable(session),
       requests: requests(),
     }),
   RemoteError,

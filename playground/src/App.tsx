@@ -1,6 +1,7 @@
 import { useState } from 'react'
 import { useSocket, useSocketState } from 'resilient-socket/react'
 import { ConnectionPanel } from './components/ConnectionPanel.tsx'
+import { DeliveryPanel } from './components/DeliveryPanel.tsx'
 import { type Fault, FaultPanel } from './components/FaultPanel.tsx'
 import { MessagePanel } from './components/MessagePanel.tsx'
 import { TimelinePanel } from './components/TimelinePanel.tsx'
@@ -10,6 +11,7 @@ import { control } from './control.ts'
 import { PING_AFTER_MS, PONG_WITHIN_MS, seconds } from './describe.ts'
 import type { DemoSchema } from './schema.ts'
 import { useSession } from './session.ts'
+import { STREAM_RATE_PER_S, useStream } from './stream.ts'
 import { useTimeline } from './timeline.ts'
 
 const FAULT_CALLS: Record<Fault['kind'], (fault: Fault) => { says: string; calls: string[] }> = {
@@ -24,7 +26,13 @@ const FAULT_CALLS: Record<Fault['kind'], (fault: Fault) => { says: string; calls
   silence: () => ({ says: 'go silent', calls: ['silence?on=1'] }),
   refuse: () => ({ says: 'refuse connections for 5 s', calls: ['refuse?ms=5000', 'drop'] }),
   expire: () => ({ says: 'expire every token', calls: ['expire-tokens'] }),
-  restart: () => ({ says: 'restart the server', calls: ['restart?downMs=1500'] }),
+  restart: (fault) => {
+    const { store } = fault as Extract<Fault, { kind: 'restart' }>
+    return {
+      says: `restart the server, ${store === 'keep' ? 'keeping' : 'losing'} its sessions`,
+      calls: [`restart?downMs=1500&store=${store}`],
+    }
+  },
 }
 
 export function App() {
@@ -33,6 +41,12 @@ export function App() {
   const session = useSession(socket)
   const { entries, add } = useTimeline(socket)
   const [offline, setOffline] = useState(false)
+  const stream = useStream(socket)
+
+  const changeStreaming = (on: boolean) => {
+    add('you', on ? `start the stream (${STREAM_RATE_PER_S} frames/s)` : 'stop the stream')
+    stream.setStreaming(on)
+  }
 
   const runCalls = async (says: string, calls: string[]) => {
     add('you', says)
@@ -75,6 +89,7 @@ export function App() {
             <span className="chip">retry: jittered backoff 0.5 s → 5 s</span>
             <span className="chip">auth: fresh token per attempt</span>
             <span className="chip">sends queue while disconnected</span>
+            <span className="chip">reliable: exactly once across cuts</span>
           </p>
         </div>
         <div className="server">
@@ -85,6 +100,12 @@ export function App() {
       <main className="grid">
         <ConnectionPanel socket={socket} snapshot={snapshot} session={session} />
         <FaultPanel onFault={injectFault} offline={offline} onOfflineChange={changeOffline} />
+        <DeliveryPanel
+          socket={socket}
+          snapshot={snapshot}
+          stream={stream.view}
+          onStreamChange={changeStreaming}
+        />
         <MessagePanel socket={socket} />
         <TimelinePanel entries={entries} />
       </main>

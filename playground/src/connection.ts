@@ -2,6 +2,7 @@ import {
   auth,
   type HeartbeatOptions,
   heartbeat,
+  reliable,
   requests,
   type SocketOptions,
 } from 'resilient-socket'
@@ -37,5 +38,8 @@ export const SOCKET_OPTIONS: SocketOptions<DemoSchema> = {
   }),
   // The message panel's echo request.
   requests: requests(),
+  // Sequenced frames, acks and resume after a cut: the delivery panel shows what it counts.
+  // reliable() turns a default heartbeat on; the one above, tuned for the demo, wins.
+  reliable: reliable(),
   network: network.source,
 }

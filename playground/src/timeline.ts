@@ -14,6 +14,7 @@ export type TimelineKind =
   | 'error'
   | 'drop'
   | 'heartbeat'
+  | 'sessionlost'
 
 export interface TimelineEntry {
   id: number
@@ -73,8 +74,17 @@ export function useTimeline(socket: ReconnectingSocket<DemoSchema>) {
   )
 
   useSocketEvent(socket, 'state', ({ from, to }) => push('state', `${from} → ${to}`))
-  useSocketEvent(socket, 'open', ({ reconnected }) =>
-    push('open', reconnected ? 'reconnected' : 'connected'),
+  useSocketEvent(socket, 'open', ({ reconnected, resumed }) =>
+    push(
+      'open',
+      `${reconnected ? 'reconnected' : 'connected'} · ${resumed ? 'session resumed' : 'new session'}`,
+    ),
+  )
+  useSocketEvent(socket, 'sessionlost', ({ reason, inDoubt, lastSeen }) =>
+    push(
+      'sessionlost',
+      `the server did not keep the session (${reason}): ${inDoubt.length} frames in doubt, server frames after seq ${lastSeen} may be missing`,
+    ),
   )
   useSocketEvent(socket, 'close', (close) => {
     const row = heartbeat.current

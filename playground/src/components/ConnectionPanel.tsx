@@ -1,4 +1,3 @@
-import type { ReactNode } from 'react'
 import type { ReconnectingSocket, SocketSnapshot } from 'resilient-socket'
 import { SOCKET_URL } from '../config.ts'
 import { describeClose, explainState, seconds } from '../describe.ts'
@@ -6,6 +5,7 @@ import type { DemoSchema } from '../schema.ts'
 import type { Session } from '../session.ts'
 import { useNow } from '../use-now.ts'
 import { HeartbeatPanel } from './HeartbeatPanel.tsx'
+import { Tile } from './Tile.tsx'
 
 interface ConnectionPanelProps {
   socket: ReconnectingSocket<DemoSchema>
@@ -119,27 +119,5 @@ export function ConnectionPanel({ socket, snapshot, session }: ConnectionPanelPr
         </span>
       </div>
     </section>
-  )
-}
-
-function Tile({
-  label,
-  hint,
-  testId,
-  children,
-}: {
-  label: string
-  hint: string
-  testId: string
-  children: ReactNode
-}) {
-  return (
-    <div className="tile">
-      <dt>{label}</dt>
-      <dd data-testid={testId}>{children}</dd>
-      <dd className="tile-hint" data-testid={`${testId}-hint`}>
-        {hint}
-      </dd>
-    </div>
   )
 }

@@ -20,7 +20,7 @@ export type Fault =
   | { kind: 'silence' }
   | { kind: 'refuse' }
   | { kind: 'expire' }
-  | { kind: 'restart' }
+  | { kind: 'restart'; store: 'keep' | 'drop' }
 
 interface FaultPanelProps {
   onFault(fault: Fault): void
@@ -92,8 +92,13 @@ export function FaultPanel({ onFault, offline, onOfflineChange }: FaultPanelProp
         />
         <FaultRow
           label="Restart server"
-          onClick={() => onFault({ kind: 'restart' })}
-          text="The server is down for 1.5 s, then back on the same port. Retries fail until it is up."
+          onClick={() => onFault({ kind: 'restart', store: 'keep' })}
+          text="Down for 1.5 s, then back on the same port with its sessions kept (as Redis would keep them). Retries fail until it is up; then the session resumes."
+        />
+        <FaultRow
+          label="Restart, drop store"
+          onClick={() => onFault({ kind: 'restart', store: 'drop' })}
+          text="The same, but the sessions die with the process (a memory store). The client hears sessionlost: which frames are in doubt."
         />
         <li className="fault">
           <button
