@@ -19,7 +19,12 @@ export {
   type RedisStoreSubscriber,
   redisStore,
 } from './redis-store.ts'
-export { createSocketServer, type OpenedInit, type SocketServer } from './server.ts'
+export {
+  type BroadcastResult,
+  createSocketServer,
+  type OpenedInit,
+  type SocketServer,
+} from './server.ts'
 export type {
   AcceptResult,
   AckResult,

@@ -50,6 +50,7 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
   const tombstones = new Set<string>()
   const results = new Map<string, { response: string; expiresAt: number }>()
   const watchers = new Map<string, Set<(event: StoreEvent) => void>>()
+  const groups = new Map<string, Set<string>>()
   let sweepAtSize = 1024
 
   const bury = (sid: string): void => {
@@ -231,6 +232,26 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         current.delete(listener)
         if (current.size === 0) watchers.delete(sid)
       }
+    },
+
+    async join(group, sid) {
+      let set = groups.get(group)
+      if (set === undefined) {
+        set = new Set()
+        groups.set(group, set)
+      }
+      set.add(sid)
+    },
+
+    async leave(group, sid) {
+      const set = groups.get(group)
+      if (set === undefined) return
+      set.delete(sid)
+      if (set.size === 0) groups.delete(group)
+    },
+
+    async members(group) {
+      return [...(groups.get(group) ?? [])]
     },
   }
 }

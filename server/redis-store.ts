@@ -230,6 +230,19 @@ return 1`,
   lookup: `
 return redis.call('GET', s)`,
 
+  // KEYS[1] a group's set of sids (its own key and slot: members live on many). ARGV sid.
+  join: `
+redis.call('SADD', s, ARGV[1])
+return 1`,
+
+  // SREM of the last member deletes the key: an empty group leaves nothing behind.
+  leave: `
+redis.call('SREM', s, ARGV[1])
+return 1`,
+
+  members: `
+return redis.call('SMEMBERS', s)`,
+
   // The re-read of the safety net: {generation, out}, or nil.
   peek: `
 if redis.call('EXISTS', s) == 0 then return false end
@@ -320,6 +333,8 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
   const channel = (sid: string): string => `${prefix}{${sid}}:w`
   const resultKey = (principal: string, requestId: string): string =>
     `${prefix}r:${principal.length}:${principal}${requestId}`
+  // Not tagged by a sid: a group spans sessions on any slot, so it is a key of its own.
+  const groupKey = (group: string): string => `${prefix}g:${group}`
 
   /** One attempt: EVALSHA, and the source once when Redis does not have it (after a restart). */
   const evalOnce = async (
@@ -572,6 +587,19 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
     async lookup(principal, requestId) {
       const value = await run('lookup', [resultKey(principal, requestId)], () => [], true)
       return typeof value === 'string' ? value : undefined
+    },
+
+    async join(group, sid) {
+      await run('join', [groupKey(group)], () => [sid], true)
+    },
+
+    async leave(group, sid) {
+      await run('leave', [groupKey(group)], () => [sid], true)
+    },
+
+    async members(group) {
+      const reply = await run('members', [groupKey(group)], () => [], true)
+      return Array.isArray(reply) ? (reply as string[]) : []
     },
 
     watch(sid, listener) {

@@ -73,6 +73,16 @@ export interface SessionStore {
    * readers treat it as a hint to re-read, never as data. Returns the unsubscribe.
    */
   watch(sid: string, listener: (event: StoreEvent) => void): () => void
+  /**
+   * Adds session `sid` to `group` (a set of sids, shared by every node of the store). Adding
+   * one that is in it already changes nothing. Membership is not the session's: it does not
+   * end with it, so a broadcast drops the sids it finds gone (`leave`).
+   */
+  join(group: string, sid: string): Promise<void>
+  /** Removes `sid` from `group`; one not in it changes nothing. An empty group is forgotten. */
+  leave(group: string, sid: string): Promise<void>
+  /** The sids in `group` now, in no particular order; `[]` for a group no one joined. */
+  members(group: string): Promise<readonly string[]>
 }
 
 export interface SessionState {

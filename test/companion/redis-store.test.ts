@@ -259,4 +259,37 @@ describe('two companions on one Redis', () => {
     expect(got.map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
     expect(await client.quietFor(100, (f) => f.type === 'n')).toBe(true)
   })
+
+  it('a broadcast from node B reaches the members on A and on B once each, in order; the group is one Redis set of its own', async () => {
+    const nodeA = await startCompanion({ store: await newStore() })
+    const nodeB = await startCompanion({ store: await newStore() })
+    const onA = await connect(nodeA.url)
+    const onB = await connect(nodeB.url)
+    const outsider = await connect(nodeA.url)
+    const { sid: sidA } = await onA.hello()
+    const { sid: sidB } = await onB.hello()
+    await outsider.hello()
+    const group = `room-${randomUUID()}`
+    // Joined on either node: membership is in Redis, not in a node.
+    await nodeA.server.join(sidA, group)
+    await nodeB.server.join(sidB, group)
+    for (let i = 0; i < 20; i++) {
+      const result = await nodeB.server.broadcast(group, 'tick', i)
+      expect(result.sent.sort()).toEqual([sidA, sidB].sort())
+    }
+    for (const client of [onA, onB]) {
+      const got = []
+      for (let i = 0; i < 20; i++) got.push(await client.nextOf('tick'))
+      expect(got.map((f) => f.data)).toEqual(Array.from({ length: 20 }, (_, i) => i))
+      expect(got.map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1))
+      expect(await client.quietFor(100, (f) => f.type === 'tick')).toBe(true)
+    }
+    expect(await outsider.quietFor(50, (f) => f.type === 'tick')).toBe(true)
+    const raw = await newClient()
+    expect((await raw.sMembers(`${PREFIX}g:${group}`)).sort()).toEqual([sidA, sidB].sort())
+    await nodeA.server.leave(sidA, group)
+    await nodeA.server.leave(sidB, group)
+    expect(await raw.exists(`${PREFIX}g:${group}`)).toBe(0)
+    expect([...nodeA.errors, ...nodeB.errors]).toEqual([])
+  })
 })

@@ -207,6 +207,26 @@ export function sessionStoreContract(
       expect(gone).toBeUndefined()
     })
 
+    it('groups: join is a set (twice is once), leave removes one, and members lists the sids now', async () => {
+      const store = await makeStore()
+      const group = `g-${randomUUID()}`
+      const [a, b, c] = [randomUUID(), randomUUID(), randomUUID()]
+      expect(await store.members(group)).toEqual([])
+      await store.join(group, a)
+      await store.join(group, b)
+      await store.join(group, a)
+      await store.join(group, c)
+      expect([...(await store.members(group))].sort()).toEqual([a, b, c].sort())
+      await store.leave(group, b)
+      await store.leave(group, randomUUID())
+      expect([...(await store.members(group))].sort()).toEqual([a, c].sort())
+      // Groups do not run into each other, nor into a session's keys.
+      expect(await store.members(`${group}x`)).toEqual([])
+      await store.leave(group, a)
+      await store.leave(group, c)
+      expect(await store.members(group)).toEqual([])
+    })
+
     it('tells watchers about appends and newer attachments, and stops after unsubscribe', async () => {
       const { store, sid } = await fresh()
       const events: StoreEvent[] = []

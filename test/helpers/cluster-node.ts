@@ -7,7 +7,8 @@
  * What it serves: the event `up` (recorded: to the parent over IPC when forked by a test,
  * else logged), the request `slow` (answers `{ node }` after `data.ms`, on the node named
  * `data.on` only if given), and, from the parent
- * over IPC, `sendTo` (a push into a session by sid). SIGTERM is a clean restart: every
+ * over IPC, `sendTo` (a push into a session by sid), `join` (a session into a group) and
+ * `broadcast` (`tick` `{ n }` to a group). SIGTERM is a clean restart: every
  * socket closed with 1012, the sessions left detached in Redis.
  */
 import { createServer } from 'node:http'
@@ -28,8 +29,11 @@ export type NodeReport =
   | { type: 'sent'; id: number; error?: string }
   | { type: 'slow'; phase: 'start' | 'end'; requestId: string | undefined }
 
-/** What a parent asks of a node. */
-export type NodeCommand = { type: 'sendTo'; id: number; sid: string; n: number }
+/** What a parent asks of a node; each is answered with `sent` and its id. */
+export type NodeCommand =
+  | { type: 'sendTo'; id: number; sid: string; n: number }
+  | { type: 'join'; id: number; sid: string; group: string }
+  | { type: 'broadcast'; id: number; group: string; n: number }
 
 const { values: args } = parseArgs({
   options: {
@@ -114,11 +118,11 @@ server.on('up', async (data, ctx) => {
  * A producer that backs off while the client is behind: `UNACKED_LIMIT` stored nothing, so
  * trying again later cannot duplicate. Any other failure is the parent's to see.
  */
-async function push(sid: string, n: number): Promise<void> {
+async function push(sid: string, n: number, type = 'down'): Promise<void> {
   const deadline = Date.now() + PUSH_TIMEOUT_MS
   for (let attempt = 0; ; attempt++) {
     try {
-      return await server.sendTo(sid, 'down', { n })
+      return await server.sendTo(sid, type, { n })
     } catch (error) {
       const full = error instanceof ServerError && error.code === 'UNACKED_LIMIT'
       if (!full || Date.now() > deadline) throw error
@@ -127,12 +131,31 @@ async function push(sid: string, n: number): Promise<void> {
   }
 }
 
-// In order: each push waits for the one before it, as one producer's sends would.
+/**
+ * A broadcast, then each member it found full sent the same frame alone (backing off as
+ * `push` does) before the next command: so every member still gets the ticks in order.
+ * Gone or failed members are the parent's to see.
+ */
+async function broadcast(group: string, n: number): Promise<void> {
+  const result = await server.broadcast(group, 'tick', { n })
+  if (result.gone.length > 0 || result.failed.length > 0) {
+    throw new Error(`broadcast ${n}: gone ${result.gone}, failed ${result.failed}`)
+  }
+  for (const sid of result.full) await push(sid, n, 'tick')
+}
+
+const run = (command: NodeCommand): Promise<void> => {
+  if (command.type === 'sendTo') return push(command.sid, command.n)
+  if (command.type === 'join') return server.join(command.sid, command.group)
+  return broadcast(command.group, command.n)
+}
+
+// In order: each command waits for the one before it, as one producer's sends would.
 let pushes: Promise<unknown> = Promise.resolve()
 process.on('message', (command: NodeCommand) => {
-  if (command?.type !== 'sendTo') return
+  if (!['sendTo', 'join', 'broadcast'].includes(command?.type)) return
   pushes = pushes.then(() =>
-    push(command.sid, command.n).then(
+    run(command).then(
       () => report({ type: 'sent', id: command.id }),
       (error: Error) => report({ type: 'sent', id: command.id, error: error.message }),
     ),

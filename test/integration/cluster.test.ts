@@ -26,6 +26,8 @@ const STOP_TIMEOUT_MS = 5_000
 const SEND_TIMEOUT_MS = 15_000
 const N = 5000
 
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never
+
 interface Up {
   n: number
   deliveryId: string | undefined
@@ -100,19 +102,32 @@ class ClusterNode {
 
   /** `server.sendTo(sid, 'down', { n })` on this node; resolves once it is appended. */
   sendTo(sid: string, n: number): Promise<void> {
+    return this.#command({ type: 'sendTo', sid, n }, `sendTo ${n}`)
+  }
+
+  /** `server.join(sid, group)` on this node. */
+  join(sid: string, group: string): Promise<void> {
+    return this.#command({ type: 'join', sid, group }, `join ${group}`)
+  }
+
+  /** `server.broadcast(group, 'tick', { n })` on this node; resolves once every member has it appended. */
+  broadcast(group: string, n: number): Promise<void> {
+    return this.#command({ type: 'broadcast', group, n }, `broadcast ${n}`)
+  }
+
+  #command(command: DistributiveOmit<NodeCommand, 'id'>, what: string): Promise<void> {
     const id = ++this.#nextId
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#sent.delete(id)
-        reject(new Error(`${this.name}: sendTo ${n} unanswered after ${SEND_TIMEOUT_MS} ms`))
+        reject(new Error(`${this.name}: ${what} unanswered after ${SEND_TIMEOUT_MS} ms`))
       }, SEND_TIMEOUT_MS)
       this.#sent.set(id, (error) => {
         clearTimeout(timer)
         if (error === undefined) resolve()
-        else reject(new Error(`${this.name}: sendTo ${n} failed: ${error}`))
+        else reject(new Error(`${this.name}: ${what} failed: ${error}`))
       })
-      const command: NodeCommand = { type: 'sendTo', id, sid, n }
-      this.#child.send(command)
+      this.#child.send({ ...command, id } as NodeCommand)
     })
   }
 
@@ -402,6 +417,95 @@ describe('a zombie node', () => {
       await expectDelivered(c, 200)
     } finally {
       await c.close()
+    }
+  })
+})
+
+describe('a broadcast across nodes', () => {
+  const TICKS = 1000
+
+  /** A reliable client through a proxy of its own, and the ticks it delivered. */
+  async function member(target: ClusterNode, ups: Up[]) {
+    const proxy = await startTcpProxy(target.port)
+    const socket = new ReconnectingSocket(proxy.url, {
+      reliable: reliable({ heartbeat: heartbeat({ intervalMs: 250, timeoutMs: 500 }) }),
+      retry: FAST,
+      network: false,
+    })
+    const ticks: number[] = []
+    const lost: SessionLost[] = []
+    socket.onMessage('tick', (data) => ticks.push((data as { n: number }).n))
+    socket.on('sessionlost', (event) => lost.push(event))
+    const resumes: boolean[] = []
+    socket.on('open', (event) => {
+      if (event.reconnected) resumes.push(event.resumed)
+    })
+    await waitFor(() => socket.state === 'open', 10_000, 'the first open')
+    const before = ups.length
+    socket.send('up', { n: 0 }) // names the session
+    await waitFor(() => ups.length > before, 10_000, 'the session id')
+    const sid = (ups[before]?.deliveryId ?? '').replace(/:\d+$/, '')
+    expect(sid).not.toBe('')
+    return { proxy, socket, ticks, lost, sid, resumes }
+  }
+
+  it('from node B to members on A and B while A is SIGKILLed mid-broadcast: each member gets every tick once, in order; a non-member none', async () => {
+    const ups: Up[] = []
+    const nodes = await Promise.all([
+      ClusterNode.start('a', redis.url, ups),
+      ClusterNode.start('b', redis.url, ups),
+    ])
+    const [a, b] = nodes
+    const clients: Awaited<ReturnType<typeof member>>[] = []
+    try {
+      // Sequentially: each names its session by the next `up`.
+      for (const target of [a, a, b, a]) clients.push(await member(target, ups))
+      const [onA1, onA2, onB, outsider] = clients as [
+        (typeof clients)[0],
+        (typeof clients)[0],
+        (typeof clients)[0],
+        (typeof clients)[0],
+      ]
+      const members = [onA1, onA2, onB]
+      const group = `room-${Date.now()}`
+      // Joined on A, broadcast from B: membership lives in Redis.
+      for (const m of members) await a.join(m.sid, group)
+
+      let pending: Promise<void>[] = []
+      for (let n = 1; n <= TICKS; n++) {
+        pending.push(b.broadcast(group, n))
+        if (pending.length >= WINDOW || n === TICKS / 2) {
+          await Promise.all(pending)
+          pending = []
+        }
+        if (n === TICKS / 2) {
+          // A crashes with two members on it: they resume on B and get the rest from there.
+          for (const c of [onA1, onA2, outsider]) c.proxy.retarget(b.port)
+          await a.stop('SIGKILL')
+        }
+      }
+      await Promise.all(pending)
+      await waitFor(
+        () => members.every((m) => m.ticks.length >= TICKS),
+        30_000,
+        `${TICKS} ticks each (got ${members.map((m) => m.ticks.length)})`,
+      )
+      await delay(200) // a duplicate would arrive now
+      for (const [i, m] of members.entries()) {
+        expectExactly(m.ticks, TICKS, `member ${i + 1}`)
+        expect(m.lost).toEqual([])
+      }
+      expect(outsider.ticks).toEqual([])
+      // The members on A really were cut, mid-broadcast, and resumed their sessions on B.
+      for (const m of [onA1, onA2]) expect(m.resumes).toEqual([true])
+      expect(onB.resumes).toEqual([])
+      expect(b.errors).toEqual([])
+    } finally {
+      for (const c of clients) {
+        c.socket.close()
+        await c.proxy.close()
+      }
+      await Promise.all(nodes.map((node) => node.stop('SIGKILL')))
     }
   })
 })
