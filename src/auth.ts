@@ -108,7 +108,8 @@ function authPart(auth: ResolvedAuth, host: PartHost): Part {
     },
     reconnectWith(renewed) {
       next = renewed
-      host.reconnect({ code: 1000, reason: 'token refresh', wasClean: true }, 'token-refresh')
+      // 1001, going away and coming back: a reliable session survives it (1000 ends it).
+      host.reconnect({ code: 1001, reason: 'token refresh', wasClean: true }, 'token-refresh')
     },
     unauthorized: (error) =>
       host.stop({ code: 1000, reason: 'unauthorized', wasClean: true }, error),

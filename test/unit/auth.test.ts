@@ -694,16 +694,16 @@ describe('renewal before expiry', () => {
       await vi.advanceTimersByTimeAsync(1)
       await settle()
       expect(at(1)).toMatchObject({ reason: 'renew', forceRefresh: true })
-      expect(first.closeCalls).toEqual([{ code: 1000, reason: 'token refresh' }])
+      expect(first.closeCalls).toEqual([{ code: 1001, reason: 'token refresh' }])
       expect(closes).toEqual([
-        { code: 1000, reason: 'token refresh', wasClean: true, willReconnect: true },
+        { code: 1001, reason: 'token refresh', wasClean: true, willReconnect: true },
       ])
       expect(reconnecting).toEqual([
         {
           attempt: 0,
           delayMs: 0,
           reason: 'token-refresh',
-          lastClose: { code: 1000, reason: 'token refresh', wasClean: true },
+          lastClose: { code: 1001, reason: 'token refresh', wasClean: true },
         },
       ])
       expect(socket.state).toBe('reconnecting')
