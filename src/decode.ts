@@ -2,33 +2,43 @@ import { type Codec, checkEnvelope, jsonCodec, protocolEnvelope } from './codec.
 import { describeValue, SocketError } from './errors.ts'
 import { type Envelope, frameBytes, type MessageData } from './wire.ts'
 
+/** A frame that could not be decoded: the error to report, and whether `message` listeners still get it. */
+export class DecodeFailure {
+  readonly error: SocketError
+  /** `false` for a frame that goes to nobody: too large, or one of the protocol's own that is malformed. */
+  readonly deliver: boolean
+  constructor(error: SocketError, deliver: boolean) {
+    this.error = error
+    this.deliver = deliver
+  }
+}
+
 /**
  * What an inbound frame is, for the socket: its envelope; `undefined` for a frame that is not
- * one (binary, or undecodable: `message` listeners still get it as is); or `null` for a frame
- * that goes to nobody (larger than `maxBytes`, or one of the protocol's own that is
- * malformed). Every failure is handed to `report` as `DECODE_FAILED`.
+ * one (binary); or a `DecodeFailure` (`DECODE_FAILED`), made only when decoding failed, so the
+ * receive path allocates nothing extra for a good frame.
  */
 export function decodeInbound(
   data: MessageData,
   codec: Codec,
   maxBytes: number,
-  report: (error: SocketError) => void,
-): Envelope | undefined | null {
+): Envelope | undefined | DecodeFailure {
   if (maxBytes !== Number.POSITIVE_INFINITY && tooLarge(data, maxBytes)) {
-    report(
-      new SocketError('DECODE_FAILED', `inbound frame larger than maxMessageBytes (${maxBytes})`),
+    const error = new SocketError(
+      'DECODE_FAILED',
+      `inbound frame larger than maxMessageBytes (${maxBytes})`,
     )
-    return null
+    return new DecodeFailure(error, false)
   }
   try {
     return decode(data, codec)
   } catch (error) {
-    report(
+    return new DecodeFailure(
       error instanceof SocketError
         ? error
         : new SocketError('DECODE_FAILED', describeValue(error), { cause: error }),
+      !isProtocolFrame(data),
     )
-    return isProtocolFrame(data) ? null : undefined
   }
 }
 

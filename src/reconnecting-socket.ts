@@ -2,7 +2,7 @@ import { checkAdoptable, checkClose, checkType } from './check.ts'
 import { TimerSlot } from './clock.ts'
 import type { CloseInfo } from './close-codes.ts'
 import { type ConnectionState, canTransition } from './connection-state.ts'
-import { decodeInbound } from './decode.ts'
+import { DecodeFailure, decodeInbound } from './decode.ts'
 import { createHandlers, type Handlers } from './dispatch.ts'
 import { SafeEmitter } from './emitter.ts'
 import { describeValue, handlerFailed, SocketError, UnauthorizedError } from './errors.ts'
@@ -44,6 +44,10 @@ import { type Envelope, type Frame, isFrame, isProtocolType, type MessageData } 
 export type { SendResult }
 
 const ABNORMAL = { code: 1006, reason: '', wasClean: false }
+
+const NO_PARTS = new Parts([], () => {
+  throw new Error('unreachable: no part needs a host')
+})
 
 // Consumers compiling without the `esnext.disposable` lib (and without @types/node, which
 // declares the same) would otherwise fail on `[Symbol.dispose]` in our declarations.
@@ -128,8 +132,6 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
   /** Transitions waiting to be announced while one is (see `#setState`). */
   #announcing: (() => void)[] | null = null
   #queueCountDirty = false
-  /** `#report`, bound once: the receive path hands it to the decoder for every frame. */
-  readonly #reportError = (error: SocketError): void => this.#report(error)
 
   constructor(url: UrlProvider, options: SocketOptions<S> = {}) {
     this.#o = resolveOptions(options)
@@ -148,7 +150,8 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     this.#url = url
     const { clock, queue, features } = this.#o
     this.#timer = new TimerSlot(clock)
-    const parts = new Parts(features, () => new SocketHost(this))
+    // A socket without features shares one empty set of parts: it has no state of its own.
+    const parts = features.length > 0 ? new Parts(features, () => new SocketHost(this)) : NO_PARTS
     this.#parts = parts
     // The per-frame hooks only where a part needs them: the send path is the hot one.
     this.#queue = new SendQueue(queue, this.#o.highWaterMarkBytes, clock, {
@@ -491,10 +494,14 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     if (this.#parts.inbound(data)) return
     const generation = this.#generation
     const { codec, maxMessageBytes } = this.#o
-    const envelope = decodeInbound(data, codec, maxMessageBytes, this.#reportError)
-    // An `error` listener may have closed the socket; `null` is a frame for nobody (one of the
-    // protocol's own that is malformed, or a frame too large).
-    if (envelope === null || generation !== this.#generation) return
+    let envelope = decodeInbound(data, codec, maxMessageBytes)
+    if (envelope instanceof DecodeFailure) {
+      this.#report(envelope.error)
+      // An `error` listener may have closed the socket; some frames go to nobody (too large,
+      // or one of the protocol's own that is malformed).
+      if (!envelope.deliver || generation !== this.#generation) return
+      envelope = undefined
+    }
     // `$`-types belong to the protocol: they go to the part that handles them, never to
     // application code.
     if (envelope !== undefined && !this.#parts.envelope(envelope)) return
