@@ -5,7 +5,9 @@
  * with `aof` it keeps what the fsync policy promises.
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { readdirSync, statSync, truncateSync } from 'node:fs'
 import { connect } from 'node:net'
+import { join } from 'node:path'
 import { freePort, requireProgram, tempDir } from '../integration/peers/processes.ts'
 
 const START_TIMEOUT_MS = 15_000
@@ -28,6 +30,15 @@ export interface RedisServer {
   /** Starts it again after `kill()`. */
   start(): Promise<void>
   stop(): Promise<void>
+  /** With `aof`: the size in bytes of the append-only file's newest part now, a mark for `crashLosingAofAfter`. */
+  aofMark(): number
+  /**
+   * With `aof`: a crash that loses every write after `mark`: SIGKILL, the newest AOF part cut
+   * back to `mark` bytes, then started again. This is what a power loss does to the writes
+   * `everysec` had not fsynced yet; a SIGKILL alone loses none of them (they are in the
+   * kernel's page cache), so a test that wants the loss makes it here, at a known point.
+   */
+  crashLosingAofAfter(mark: number): Promise<void>
 }
 
 const exited = (child: ChildProcess): boolean =>
@@ -121,6 +132,18 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
     }
   }
 
+  /** The part Redis appends to (multi-part AOF, Redis >= 7): the highest-numbered `.incr.aof`. */
+  const incrFile = (): string => {
+    if (options.aof === undefined) throw new Error('this redis-server has no AOF')
+    const aofDir = join(dir.path, 'appendonlydir')
+    const parts = readdirSync(aofDir)
+      .filter((name) => name.endsWith('.incr.aof'))
+      .sort((x, y) => Number(x.split('.').at(-3)) - Number(y.split('.').at(-3)))
+    const newest = parts.at(-1)
+    if (newest === undefined) throw new Error(`no .incr.aof in ${aofDir}`)
+    return join(aofDir, newest)
+  }
+
   await launch()
   return {
     port,
@@ -131,6 +154,14 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
       await launch()
     },
     kill: () => halt('SIGKILL'),
+    aofMark: () => statSync(incrFile()).size,
+    async crashLosingAofAfter(mark) {
+      await halt('SIGKILL')
+      const file = incrFile()
+      if (statSync(file).size < mark) throw new Error(`${file} is shorter than the mark ${mark}`)
+      truncateSync(file, mark)
+      await launch()
+    },
     start: launch,
     async stop() {
       try {

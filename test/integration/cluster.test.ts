@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from 'node:child_process'
 import { join } from 'node:path'
+import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   heartbeat,
@@ -200,16 +201,18 @@ interface Cluster {
 
 let redis: RedisServer
 let alwaysRedis: RedisServer
+let everysecRedis: RedisServer
 
 beforeAll(async () => {
-  ;[redis, alwaysRedis] = await Promise.all([
+  ;[redis, alwaysRedis, everysecRedis] = await Promise.all([
     startRedisServer(),
     startRedisServer({ aof: 'always' }),
+    startRedisServer({ aof: 'everysec' }),
   ])
 })
 
 afterAll(async () => {
-  await Promise.all([redis?.stop(), alwaysRedis?.stop()])
+  await Promise.all([redis?.stop(), alwaysRedis?.stop(), everysecRedis?.stop()])
 })
 
 async function cluster(on: RedisServer): Promise<Cluster> {
@@ -506,6 +509,123 @@ describe('a broadcast across nodes', () => {
         await c.proxy.close()
       }
       await Promise.all(nodes.map((node) => node.stop('SIGKILL')))
+    }
+  })
+})
+
+describe('Redis with AOF appendfsync everysec', () => {
+  const BEFORE = 200
+  // Within the client's ring of acknowledged frames (keepAckedMessages, 100), so the report
+  // can name every one of them.
+  const BURST = 80
+
+  it('loses the writes after its last fsync (SIGKILLed, the unsynced tail cut): the sessionlost report lists exactly what Redis lost', async () => {
+    const c = await cluster(everysecRedis)
+    const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+    const raw = createClient({ url: everysecRedis.url, socket: { reconnectStrategy: () => 50 } })
+    raw.on('error', () => {})
+    await raw.connect()
+    const key = `rs:{${c.sid}}:s`
+    const stored = async () => {
+      const [i, o, acked] = await raw.hmGet(key, ['i', 'o', 'a'])
+      return { in: Number(i), out: Number(o), acked: Number(acked) }
+    }
+    /** Until Redis has committed `inbound` and the client acknowledged all `outbound`. */
+    const settled = async (inbound: number, outbound: number) => {
+      let last = await stored()
+      for (let i = 0; i < 500 && !(last.in === inbound && last.acked === outbound); i++) {
+        await delay(20)
+        last = await stored()
+      }
+      expect(last).toEqual({ in: inbound, out: outbound, acked: outbound })
+      await waitFor(
+        () => c.socket.stats.delivery?.unacked === 0,
+        10_000,
+        'the client to hear every ack',
+      )
+    }
+    try {
+      // What Redis had fsynced: 1..BEFORE each way, all of it acknowledged, nothing in flight.
+      await stream(c, BEFORE, {})
+      await expectDelivered(c, BEFORE)
+      await settled(BEFORE + 1, BEFORE) // + the `up` 0 that named the session
+      let mark = everysecRedis.aofMark()
+      for (let i = 0; i < 50; i++) {
+        await delay(50)
+        const now = everysecRedis.aofMark()
+        if (now === mark) break
+        mark = now
+      }
+
+      // The burst after it: handled, committed, delivered and acknowledged, then lost.
+      let pending: Promise<void>[] = []
+      for (let n = BEFORE + 1; n <= BEFORE + BURST; n++) {
+        c.socket.send('up', { n })
+        pending.push(a.sendTo(c.sid, n))
+      }
+      await Promise.all(pending)
+      pending = []
+      await expectDelivered(c, BEFORE + BURST)
+      await settled(BEFORE + BURST + 1, BEFORE + BURST)
+      await c.redis.crashLosingAofAfter(mark)
+      // What Redis has now is the truth the report must match.
+      const after = await stored()
+      expect(after).toEqual({ in: BEFORE + 1, out: BEFORE, acked: BEFORE })
+
+      // The client learns of it when it resumes: A crashes, the client goes to B. Nothing is
+      // sent in between: a push in that window would reuse a seq the client has seen, and be
+      // dropped unlisted (README, "Honest limits").
+      c.moveTo(b)
+      await a.stop('SIGKILL')
+      await waitFor(() => c.lost.length > 0, 15_000, 'the sessionlost report')
+      const [report] = c.lost
+      const ns = (frames: { data: unknown }[]) =>
+        frames.map((f) => (JSON.parse(String(f.data)) as { data: { n: number } }).data.n)
+      expect(report).toMatchObject({
+        reason: 'rollback',
+        previousSid: c.sid,
+        inDoubt: [],
+        lostBeyond: false,
+        // Every server frame up to here was delivered; Redis keeps `out` only up to after.out.
+        lastSeen: BEFORE + BURST,
+      })
+      // Client → server: exactly the frames above Redis's `in`, which the node did receive
+      // (its handlers ran: `ups` has them) but whose commits Redis lost.
+      expect(report?.rolledBack.map((f) => f.seq)).toEqual(
+        Array.from({ length: BEFORE + BURST + 1 - after.in }, (_, i) => after.in + 1 + i),
+      )
+      expect(ns(report?.rolledBack ?? [])).toEqual(
+        Array.from({ length: BURST }, (_, i) => BEFORE + 1 + i),
+      )
+      expectExactly(delivered(c.ups).ns, BEFORE + BURST, 'client → server, handled')
+      // Server → client: lastSeen - out frames the client delivered and Redis forgot.
+      expect((report?.lastSeen ?? 0) - after.out).toBe(BURST)
+      expectExactly(c.downs, BEFORE + BURST, 'server → client, delivered')
+
+      // The session goes on from what Redis has: new frames are neither dropped nor doubled.
+      for (let n = BEFORE + BURST + 1; n <= BEFORE + BURST + 20; n++) {
+        c.socket.send('up', { n })
+        await b.sendTo(c.sid, n)
+      }
+      await waitFor(
+        () => c.downs.length >= BEFORE + BURST + 20,
+        10_000,
+        'the pushes after the loss',
+      )
+      await waitFor(
+        () => c.ups.filter((up) => up.n > BEFORE + BURST).length >= 20,
+        10_000,
+        'the sends after the loss',
+      )
+      await delay(200)
+      expectExactly(c.downs, BEFORE + BURST + 20, 'server → client, after')
+      expect(c.ups.filter((up) => up.n > BEFORE + BURST).map((up) => up.n)).toEqual(
+        Array.from({ length: 20 }, (_, i) => BEFORE + BURST + 1 + i),
+      )
+      expect(c.lost).toHaveLength(1)
+    } finally {
+      raw.destroy()
+      await c.close()
     }
   })
 })
