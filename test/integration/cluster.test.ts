@@ -10,6 +10,7 @@ import {
   type SessionLost,
 } from '../../src/index.ts'
 import type { NodeCommand, NodeReport } from '../helpers/cluster-node.ts'
+import { expectExactly } from '../helpers/exactly.ts'
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 import { seededRandom } from '../helpers/unit-harness.ts'
@@ -148,19 +149,6 @@ class ClusterNode {
   output(): string {
     return this.#output
   }
-}
-
-/** `got` is exactly 1..n in order: nothing lost, duplicated or reordered. */
-function expectExactly(got: number[], n: number, direction: string): void {
-  const distinct = new Set(got).size
-  const counts = {
-    direction,
-    lost: n - distinct,
-    duplicated: got.length - distinct,
-    reordered: got.filter((value, i) => i > 0 && value < (got[i - 1] as number)).length,
-  }
-  expect(counts).toEqual({ direction, lost: 0, duplicated: 0, reordered: 0 })
-  expect(got).toEqual(Array.from({ length: n }, (_, i) => i + 1))
 }
 
 /**

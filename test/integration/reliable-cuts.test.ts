@@ -9,6 +9,7 @@ import {
   type SessionLost,
 } from '../../src/index.ts'
 import { type Companion, startCompanion } from '../companion/helpers.ts'
+import { expectExactly } from '../helpers/exactly.ts'
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts'
 import { seededRandom } from '../helpers/unit-harness.ts'
 import { delay, waitFor } from './helpers.ts'
@@ -20,19 +21,6 @@ import { delay, waitFor } from './helpers.ts'
 // sides. Every loop is bounded in count, every wait in time.
 
 const FAST = { initialDelayMs: 20, maxDelayMs: 100, quickRetryMs: 10 }
-
-/** `got` is exactly 1..n in order: nothing lost, duplicated or reordered. */
-function expectExactly(got: number[], n: number, direction: string): void {
-  const distinct = new Set(got).size
-  const counts = {
-    direction,
-    lost: n - distinct,
-    duplicated: got.length - distinct,
-    reordered: got.filter((value, i) => i > 0 && value < (got[i - 1] as number)).length,
-  }
-  expect(counts).toEqual({ direction, lost: 0, duplicated: 0, reordered: 0 })
-  expect(got).toEqual(Array.from({ length: n }, (_, i) => i + 1))
-}
 
 interface Rig {
   companion: Companion

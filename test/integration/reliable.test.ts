@@ -7,6 +7,7 @@ import {
   type SessionLost,
 } from '../../src/index.ts'
 import { startCompanion } from '../companion/helpers.ts'
+import { expectExactly } from '../helpers/exactly.ts'
 import { startTcpProxy } from '../helpers/tcp-proxy.ts'
 import { seededRandom } from '../helpers/unit-harness.ts'
 import { delay, waitFor } from './helpers.ts'
@@ -16,20 +17,6 @@ import { delay, waitFor } from './helpers.ts'
 // count, waits by time.
 
 const FAST = { initialDelayMs: 20, maxDelayMs: 100, quickRetryMs: 10 }
-
-/** Fails unless `got` is exactly 1..n: nothing lost, duplicated or reordered. */
-function expectExactly(got: number[], n: number, direction: string): void {
-  const lost = n - new Set(got).size
-  const duplicated = got.length - new Set(got).size
-  const reordered = got.filter((value, i) => i > 0 && value < (got[i - 1] as number)).length
-  expect({ direction, lost, duplicated, reordered }).toEqual({
-    direction,
-    lost: 0,
-    duplicated: 0,
-    reordered: 0,
-  })
-  expect(got).toEqual(Array.from({ length: n }, (_, i) => i + 1))
-}
 
 async function stream(seed: number, messages: number, cuts: number) {
   const upstream: number[] = []
