@@ -55,9 +55,8 @@ const DEFAULTS: Resolved = {
 /** Acks go out after this many frames, or this long after the first unacknowledged one. */
 const ACK_EVERY = 32
 const ACK_DELAY_MS = 200
-/** Close codes of the mode (PROTOCOL.md §10): a broken rule, a server bound, displaced. */
+/** Close codes of the mode (PROTOCOL.md §10): a broken rule, and displaced by another instance. */
 const PROTOCOL_VIOLATION = 4009
-const SESSION_LIMIT = 4008
 const DISPLACED = 4010
 
 /** A frame sent in the session and not known to be processed yet. */
@@ -424,4 +423,3 @@ function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0
 }
 
-export { DISPLACED as DISPLACED_CODE, SESSION_LIMIT as SESSION_LIMIT_CODE }
