@@ -422,4 +422,3 @@ function reliablePart(o: Resolved, host: PartHost): Part {
 function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0
 }
-
