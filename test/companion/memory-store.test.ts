@@ -30,7 +30,7 @@ describe('memoryStore', () => {
     // maxTombstones the oldest are forgotten. Without the sweep the first sid would still be
     // in memory, and be answered `expired` here.
     for (let i = 0; i < 1100; i++) await store.create(randomUUID(), 'p')
-    expect(await store.attach(sids[0] as string, 'p')).toEqual({ status: 'unknown-session' })
-    expect(await store.attach(sids.at(-1) as string, 'p')).toEqual({ status: 'expired' })
+    expect(await store.attach(sids[0] as string, 'p', 0, 0)).toEqual({ status: 'unknown-session' })
+    expect(await store.attach(sids.at(-1) as string, 'p', 0, 0)).toEqual({ status: 'expired' })
   })
 })

@@ -1,17 +1,21 @@
 /**
  * The Redis store against a real redis-server (test/helpers/redis-server.ts): the shared
  * contract, then what only Redis has (atomicity across connections, key layout, TTLs,
- * a restart under the store, two companions on one Redis).
+ * a restart under the store, the epoch and the reconciliation after a restart or a real
+ * data loss, two companions on one Redis).
  */
 import { randomUUID } from 'node:crypto'
 import { createClient } from 'redis'
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest'
 import {
+  type AttachResult,
   type LoggedFrame,
   type RedisSessionStore,
+  type RedisStoreClient,
   type RedisStoreOptions,
   redisStore,
   type ServerError,
+  type StoreEvent,
 } from '../../server/index.ts'
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.ts'
 import { connect, startCompanion } from './helpers.ts'
@@ -60,6 +64,61 @@ afterAll(async () => {
   for (const client of clients) client.destroy()
   await redis?.stop()
 })
+
+/** Waits (bounded) until `check` holds; throws with `what` if it does not in time. */
+async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  for (let round = 0; round < 10_000 && !check(); round++) {
+    if (Date.now() > deadline) throw new Error(`not within ${timeoutMs} ms: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 20))
+  }
+  if (!check()) throw new Error(`not within ${timeoutMs} ms: ${what}`)
+}
+
+const body = (n: number): string => `{"type":"n","data":${n}}`
+const BODY_BYTES = body(0).length
+
+function attachedState(result: AttachResult) {
+  if (result.status !== 'attached') throw new Error(`attach answered ${result.status}`)
+  return result
+}
+
+/**
+ * A redis-server with AOF, `appendfsync always` (a SIGKILL loses nothing; a loss is made
+ * with `crashLosingAofAfter`), a client, and a store on it that rides out restarts; all
+ * stopped after the test.
+ */
+async function durable(wrap: (client: Client) => RedisStoreClient = (client) => client) {
+  const server = await startRedisServer({ aof: 'always' })
+  onTestFinished(() => server.stop())
+  const client = makeClient(server.url)
+  client.on('error', () => {})
+  await client.connect()
+  onTestFinished(() => client.destroy())
+  const store = await redisStore({
+    client: wrap(client),
+    keyPrefix: PREFIX,
+    operationTimeoutMs: 15_000,
+    pollIntervalMs: 100,
+  })
+  onTestFinished(() => store.close())
+  return { server, client, store }
+}
+
+/** The client, but its subscriber hears nothing: watchers learn only by the re-read. */
+function deaf(client: Client): RedisStoreClient {
+  return {
+    eval: (script, options) => client.eval(script, options),
+    evalSha: (sha, options) => client.evalSha(sha, options),
+    withCommandOptions: (options) => client.withCommandOptions(options),
+    duplicate: () => ({
+      connect: async () => undefined,
+      pSubscribe: async () => undefined,
+      on: () => undefined,
+      close: async () => undefined,
+    }),
+  }
+}
 
 let shared: Client | undefined
 sessionStoreContract('redisStore', async () => {
@@ -114,7 +173,7 @@ describe('redisStore on a real redis-server', () => {
     // The tombstone outlives the session, so a late resume hears `expired`.
     expect(await client.pTTL(`${PREFIX}{${sid}}:t`)).toBeGreaterThan(60_000)
 
-    await store.attach(sid, 'ann')
+    await store.attach(sid, 'ann', 0, 0)
     expect(await client.pTTL(`${PREFIX}{${sid}}:s`)).toBeGreaterThan(60_000)
   })
 
@@ -124,7 +183,7 @@ describe('redisStore on a real redis-server', () => {
     const sid = randomUUID()
     await store.create(sid, 'ann')
     for (let i = 0; i < 50; i++) await store.append(sid, `{"type":"n","data":${i}}`, LIMITS)
-    await store.ack(sid, 1, 30)
+    await store.ack(sid, 1, 30, 0)
     expect(await client.xLen(`${PREFIX}{${sid}}:l`)).toBe(20)
     const rest = (await store.read(sid, 0, 100)) as readonly LoggedFrame[]
     expect(rest.map((f) => f.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 31))
@@ -164,18 +223,21 @@ describe('redisStore on a real redis-server', () => {
     const accepting = store.accept(sid, 1, 2)
     await new Promise((resolve) => setTimeout(resolve, 200))
     await durable.start()
-    expect(await appending).toEqual({ status: 'appended', seq: 4 })
+    expect(await appending).toEqual({ status: 'appended', seq: 4, epoch: 1 })
     expect(await accepting).toBe('committed')
     expect(errors.length).toBeGreaterThan(0)
     expect(errors.every((e) => e.code === 'STORE_FAILED')).toBe(true)
 
-    expect(await store.attach(sid, 'ann')).toEqual({
+    expect(await store.attach(sid, 'ann', 0, 0)).toEqual({
       status: 'attached',
       sid,
       generation: 2,
       in: 2,
       out: 4,
       acked: 0,
+      epoch: 1,
+      lineage: '',
+      kept: 4,
     })
     // The watcher still hears appends after the restart (pub/sub resubscribed, or the re-read).
     await store.append(sid, '{"type":"n","data":4}', LIMITS)
@@ -199,7 +261,7 @@ describe('redisStore on a real redis-server', () => {
     await store.create(sid, 'ann')
     await store.append(sid, '{"type":"n"}', LIMITS)
     await volatile.restart('SIGKILL')
-    expect(await store.attach(sid, 'ann')).toEqual({ status: 'unknown-session' })
+    expect(await store.attach(sid, 'ann', 0, 0)).toEqual({ status: 'unknown-session' })
     expect(await store.append(sid, '{"type":"n"}', LIMITS)).toEqual({ status: 'gone' })
   })
 
@@ -222,6 +284,259 @@ describe('redisStore on a real redis-server', () => {
       await new Promise((resolve) => setTimeout(resolve, 20))
     }
     expect((await client.keys(`${PREFIX}*${sid}*`)).length).toBe(0)
+  })
+})
+
+describe('redisStore after a Redis restart: the epoch and the reconciliation', () => {
+  it('a lossless restart: the first append after it starts epoch 1 (also in the watcher event), older-epoch acks and reads are refused, an attach at the boundary numbers nothing again', async () => {
+    const { server, client, store } = await durable()
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    const events: StoreEvent[] = []
+    store.watch(sid, (event) => events.push(event))
+    for (let n = 1; n <= 3; n++) {
+      expect(await store.append(sid, body(n), LIMITS)).toEqual({
+        status: 'appended',
+        seq: n,
+        epoch: 0,
+      })
+    }
+    await until(() => events.some((e) => e.type === 'appended' && e.seq === 3), 'seq 3 told')
+
+    await server.restart('SIGKILL')
+    expect(await store.append(sid, body(4), LIMITS)).toEqual({
+      status: 'appended',
+      seq: 4,
+      epoch: 1,
+    })
+    // The only frame of epoch 1 so far, whether pub/sub or the re-read tells it.
+    await until(
+      () => events.some((e) => e.type === 'appended' && e.epoch === 1),
+      'an epoch-1 append told',
+    )
+    expect(events.filter((e) => e.type === 'appended' && e.epoch === 1)).toEqual([
+      { type: 'appended', sid, seq: 4, epoch: 1 },
+    ])
+    expect(await store.append(sid, body(5), LIMITS)).toEqual({
+      status: 'appended',
+      seq: 5,
+      epoch: 1,
+    })
+    expect(await client.hGet(`${PREFIX}{${sid}}:s`, 'k')).toBe('3')
+
+    expect(await store.ack(sid, 1, 4, 0)).toBe('restarted')
+    expect(await store.read(sid, 0, 100, 0)).toBe('restarted')
+    const all = Array.from({ length: 5 }, (_, i) => ({ seq: i + 1, body: body(i + 1) }))
+    expect(await store.read(sid, 0, 100)).toEqual(all)
+
+    // seen = the boundary: the client had everything Redis kept, nothing is renumbered.
+    expect(await store.attach(sid, 'ann', 3, 0)).toEqual({
+      status: 'attached',
+      sid,
+      generation: 2,
+      in: 0,
+      out: 5,
+      acked: 3,
+      epoch: 1,
+      lineage: '',
+      kept: 5,
+    })
+    expect(await store.read(sid, 0, 100, 1)).toEqual(all.slice(3))
+    expect(await store.append(sid, body(6), LIMITS)).toEqual({
+      status: 'appended',
+      seq: 6,
+      epoch: 1,
+    })
+    expect(await store.ack(sid, 2, 5, 1)).toBe('ok')
+    expect(await store.read(sid, 0, 100, 1)).toEqual([{ seq: 6, body: body(6) }])
+    // The same seen again: still nothing to renumber.
+    expect(attachedState(await store.attach(sid, 'ann', 5, 0))).toMatchObject({
+      out: 6,
+      acked: 5,
+      epoch: 1,
+      kept: 6,
+    })
+  })
+
+  it.each([
+    { lost: 2, what: 'fewer frames than are appended after it (seen ends below out)' },
+    { lost: 4, what: 'more frames than are appended after it (seen ends above out)' },
+  ])(
+    'a real loss of $what: the attach renumbers the new frames from seen + 1, once, and reports kept',
+    async ({ lost }) => {
+      const { server, client, store } = await durable()
+      const sid = randomUUID()
+      const hash = `${PREFIX}{${sid}}:s`
+      await store.create(sid, 'ann')
+      for (let n = 1; n <= 5; n++) await store.append(sid, body(n), LIMITS)
+      expect(await store.accept(sid, 1, 1)).toBe('committed')
+      expect(await store.ack(sid, 1, 2, 0)).toBe('ok')
+      const mark = server.aofMark()
+      // The client sees these, and has inbound 2 acknowledged; Redis loses all of it.
+      for (let n = 6; n <= 5 + lost; n++) await store.append(sid, body(n), LIMITS)
+      expect(await store.accept(sid, 1, 2)).toBe('committed')
+      const seen = 5 + lost
+
+      await server.crashLosingAofAfter(mark)
+      expect(await client.hmGet(hash, ['o', 'a', 'i'])).toEqual(['5', '2', '1'])
+      const fresh = ['{"type":"after","data":"a"}', '{"type":"after","data":"bb"}', '{"t":"c"}']
+      for (const [n, frame] of fresh.entries()) {
+        expect(await store.append(sid, frame, LIMITS)).toEqual({
+          status: 'appended',
+          seq: 6 + n,
+          epoch: 1,
+        })
+      }
+
+      const first = attachedState(await store.attach(sid, 'ann', seen, 2))
+      expect(first).toMatchObject({
+        sid,
+        generation: 2,
+        in: 1,
+        out: seen + 3,
+        acked: seen,
+        epoch: 1,
+        kept: 5,
+      })
+      // Inbound 2 was committed and lost: its seq will be used again, under a new lineage.
+      expect(first.lineage).not.toBe('')
+      const renumbered = fresh.map((frame, n) => ({ seq: seen + 1 + n, body: frame }))
+      expect(await store.read(sid, 0, 100, 1)).toEqual(renumbered)
+
+      // The first answer may not have reached the client: the same seen hears the same kept,
+      // and the frames are not moved twice.
+      expect(attachedState(await store.attach(sid, 'ann', seen, 2))).toMatchObject({
+        generation: 3,
+        in: 1,
+        out: seen + 3,
+        acked: seen,
+        epoch: 1,
+        kept: 5,
+      })
+      expect(await store.read(sid, 0, 100, 1)).toEqual(renumbered)
+
+      // The unacked bytes are the three new frames': one more frame fits to the byte, not a
+      // byte more; and the frame count is three.
+      const bytes = fresh.reduce((n, frame) => n + Buffer.byteLength(frame), 0)
+      expect(await client.hGet(hash, 'b')).toBe(String(bytes))
+      const byBytes = { maxFrames: 1000, maxBytes: bytes + BODY_BYTES }
+      expect(await store.append(sid, body(0), byBytes)).toEqual({
+        status: 'appended',
+        seq: seen + 4,
+        epoch: 1,
+      })
+      expect(await store.append(sid, '1', byBytes)).toEqual({ status: 'full' })
+      expect(await store.append(sid, '1', { maxFrames: 4, maxBytes: 1024 * 1024 })).toEqual({
+        status: 'full',
+      })
+      expect(await store.ack(sid, 3, seen + 2, 1)).toBe('ok')
+      expect(await store.read(sid, 0, 100, 1)).toEqual([
+        renumbered[2],
+        { seq: seen + 4, body: body(0) },
+      ])
+    },
+  )
+
+  it("a loss, then a lossless restart before the client resumes: the boundary is the first restart's, so every frame appended since is renumbered", async () => {
+    const { server, client, store } = await durable()
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    for (let n = 1; n <= 5; n++) await store.append(sid, body(n), LIMITS)
+    const mark = server.aofMark()
+    for (let n = 6; n <= 7; n++) await store.append(sid, body(n), LIMITS)
+    await server.crashLosingAofAfter(mark)
+    const fresh = [
+      '{"type":"after","data":1}',
+      '{"type":"after","data":2}',
+      '{"type":"after","data":3}',
+    ]
+    for (const [n, frame] of fresh.entries()) {
+      expect(await store.append(sid, frame, LIMITS)).toEqual({
+        status: 'appended',
+        seq: 6 + n,
+        epoch: 1,
+      })
+    }
+    await server.restart('SIGKILL')
+    const last = '{"type":"after","data":4}'
+    expect(await store.append(sid, last, LIMITS)).toEqual({ status: 'appended', seq: 9, epoch: 2 })
+    expect(await client.hGet(`${PREFIX}{${sid}}:s`, 'k')).toBe('5')
+
+    // With the second restart's out (8) as the boundary, seen 7 would trim two new frames
+    // as if the client had them.
+    expect(await store.attach(sid, 'ann', 7, 0)).toEqual({
+      status: 'attached',
+      sid,
+      generation: 2,
+      in: 0,
+      out: 11,
+      acked: 7,
+      epoch: 2,
+      lineage: '',
+      kept: 5,
+    })
+    expect(await store.read(sid, 0, 100, 2)).toEqual(
+      [...fresh, last].map((frame, n) => ({ seq: 8 + n, body: frame })),
+    )
+  })
+
+  it('a loss, then the client resumes before anything is appended: kept is what Redis kept, numbering goes on above seen', async () => {
+    const { server, store } = await durable()
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    for (let n = 1; n <= 5; n++) await store.append(sid, body(n), LIMITS)
+    const mark = server.aofMark()
+    for (let n = 6; n <= 9; n++) await store.append(sid, body(n), LIMITS)
+    await server.crashLosingAofAfter(mark)
+
+    expect(attachedState(await store.attach(sid, 'ann', 7, 0))).toMatchObject({
+      generation: 2,
+      out: 7,
+      acked: 7,
+      kept: 5,
+    })
+    expect(await store.read(sid, 0, 100)).toEqual([])
+    expect(await store.append(sid, body(8), LIMITS)).toMatchObject({
+      status: 'appended',
+      seq: 8,
+    })
+    expect(attachedState(await store.attach(sid, 'ann', 7, 0))).toMatchObject({
+      generation: 3,
+      out: 8,
+      acked: 7,
+      kept: 5,
+    })
+    expect(await store.read(sid, 0, 100)).toEqual([{ seq: 8, body: body(8) }])
+  })
+
+  it('the re-read tells a watcher about a new epoch when pub/sub says nothing, also with a seq below the one it told before', async () => {
+    const { server, store } = await durable(deaf)
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    const events: StoreEvent[] = []
+    // Its first re-read is queued on the connection before the appends: it finds out = 0.
+    store.watch(sid, (event) => events.push(event))
+    for (let n = 1; n <= 3; n++) await store.append(sid, body(n), LIMITS)
+    const mark = server.aofMark()
+    for (let n = 4; n <= 5; n++) await store.append(sid, body(n), LIMITS)
+    await until(
+      () => events.some((e) => e.type === 'appended' && e.seq === 5 && e.epoch === 0),
+      'seq 5 told by the re-read',
+    )
+
+    await server.crashLosingAofAfter(mark)
+    expect(await store.append(sid, body(4), LIMITS)).toEqual({
+      status: 'appended',
+      seq: 4,
+      epoch: 1,
+    })
+    await until(
+      () => events.some((e) => e.type === 'appended' && e.epoch === 1),
+      'the new epoch told by the re-read',
+    )
+    expect(events.filter((e) => e.type === 'appended' && e.epoch === 1)).toEqual([
+      { type: 'appended', sid, seq: 4, epoch: 1 },
+    ])
   })
 })
 
