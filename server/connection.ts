@@ -10,12 +10,13 @@ import type {
   MessageContext,
   ResolvedOptions,
 } from './options.ts'
-import type { StoreEvent } from './store.ts'
+import type { SessionState, StoreEvent } from './store.ts'
 import {
   CLOSE_DISPLACED,
   CLOSE_FORBIDDEN,
   CLOSE_LIMIT,
   CLOSE_PROTOCOL,
+  CLOSE_RESTART,
   CLOSE_UNAUTHORIZED,
   isSeq,
   type LostReason,
@@ -87,6 +88,10 @@ export class Connection<U> {
   #mode: 'undecided' | 'starting' | 'plain' | 'reliable' = 'undecided'
   #sid: string | undefined
   #generation = 0
+  /** The store's epoch at attach: a later one means it restarted, and this socket must resume. */
+  #epoch = 0
+  /** The session's delivery-id prefix: `sid`, or `sid.lineage` after lost commits. */
+  #deliveryPrefix = ''
   /** Highest client seq committed. */
   #in = 0
   /** Highest `in` told to the client, and how many commits since. */
@@ -289,7 +294,7 @@ export class Connection<U> {
     const ack = (envelope as { ack?: unknown }).ack
     if (ack !== undefined && !(await this.#onClientAck(ack))) return
     if (!this.#admit(seq)) return
-    await this.#dispatch(envelope, `${this.#sid}:${seq}`)
+    await this.#dispatch(envelope, `${this.#deliveryPrefix}:${seq}`)
     await this.#commit(seq)
   }
 
@@ -512,6 +517,9 @@ export class Connection<U> {
       kind === 'response' ? this.#generation : undefined,
     )
     if (result.status === 'appended') {
+      // Stored, so it is not lost; but after a store restart this socket's numbers may not
+      // follow the log's, and only a resume can tell.
+      if (result.epoch > this.#epoch) return this.#storeRestarted()
       this.#local.set(result.seq, body)
       void this.#pump()
       return
@@ -554,8 +562,9 @@ export class Connection<U> {
           const batch =
             own !== undefined
               ? [{ seq: next, body: own }]
-              : await this.#o.store.read(this.#sid, this.#written, READ_BATCH)
+              : await this.#o.store.read(this.#sid, this.#written, READ_BATCH, this.#epoch)
           if (batch === 'gone') return this.close(CLOSE_LIMIT, 'session gone')
+          if (batch === 'restarted') return this.#storeRestarted()
           if (batch.length === 0) break
           for (const frame of batch) {
             if (this.#closed || frame.seq !== this.#written + 1) break
@@ -583,7 +592,8 @@ export class Connection<U> {
     const principal = this.principal ?? ''
     let resumed = false
     let reason: LostReason | undefined
-    let state: { sid: string; generation: number; in: number; out: number; acked: number }
+    let state: SessionState
+    let kept = 0
     let seen = 0
     if (envelope.type === '$resume') {
       const { sid, acked } = data
@@ -600,7 +610,7 @@ export class Connection<U> {
       if (data.v !== 1) {
         reason = 'version'
       } else {
-        const attached = await store.attach(sid, principal)
+        const attached = await store.attach(sid, principal, seen, acked as number)
         if (attached.status !== 'attached') {
           reason = attached.status
         } else if (seen < attached.acked) {
@@ -611,6 +621,7 @@ export class Connection<U> {
         } else {
           resumed = true
           state = attached
+          kept = attached.kept
         }
       }
     } else if (data.v !== 1) {
@@ -625,26 +636,24 @@ export class Connection<U> {
     }
     this.#sid = state.sid
     this.#generation = state.generation
+    this.#epoch = state.epoch
+    this.#deliveryPrefix = state.lineage === '' ? state.sid : `${state.sid}.${state.lineage}`
     this.#in = state.in
     this.#ackSent = state.in
-    // A rollback the other way (seen > out) is the client's to detect from `out`; nothing of
-    // ours lies above `out`, so the pump starts there.
-    this.#written = resumed ? Math.min(seen, state.out) : 0
+    // The attach trimmed the log to `seen` and numbered anything new above it, also when
+    // the store lost frames the client had seen (then `kept`, below `seen`, tells the client).
+    this.#written = resumed ? seen : 0
     this.#clientAcked = state.acked
     this.#unwatch = store.watch(state.sid, (event) => this.#onStoreEvent(event))
     const session: Record<string, unknown> = {
       sid: state.sid,
       resumed,
       in: state.in,
-      out: state.out,
+      out: resumed ? kept : state.out,
     }
     if (reason !== undefined) session.reason = reason
     this.#write(JSON.stringify({ type: '$session', data: session }))
     this.#mode = 'reliable'
-    if (resumed && this.#written > state.acked) {
-      // What the client saw it has delivered; trimming now frees the log before its next ack.
-      await this.#storeAck(this.#written)
-    }
     void this.#pump()
   }
 
@@ -652,9 +661,19 @@ export class Connection<U> {
     if (this.#closed) return
     if (event.type === 'attached') {
       if (event.generation > this.#generation) this.close(CLOSE_DISPLACED, 'displaced')
+    } else if (event.epoch > this.#epoch) {
+      this.#storeRestarted()
     } else if (event.seq > this.#written) {
       void this.#pump()
     }
+  }
+
+  /**
+   * The store restarted since this socket attached, and may have lost frames it wrote or
+   * acks it took: the client resumes, and the attach reconciles its `seen` with the log.
+   */
+  #storeRestarted(): void {
+    this.close(CLOSE_RESTART, 'session store restarted')
   }
 
   /** The seq rules for an inbound frame: true when it is the next one and should be handled. */
@@ -720,9 +739,11 @@ export class Connection<U> {
 
   async #storeAck(ack: number): Promise<void> {
     this.#clientAcked = ack
-    const result = await this.#o.store.ack(this.#sid as string, this.#generation, ack)
+    const result = await this.#o.store.ack(this.#sid as string, this.#generation, ack, this.#epoch)
     if (result === 'fenced') this.close(CLOSE_DISPLACED, 'displaced')
     else if (result === 'gone') this.close(CLOSE_LIMIT, 'session gone')
+    // Beyond what the store has, yet not beyond what this socket wrote: the store lost frames.
+    else if (result === 'restarted' || result === 'beyond') this.#storeRestarted()
   }
 
   // ─── Closing ───────────────────────────────────────────────────────────────

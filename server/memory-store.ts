@@ -1,4 +1,5 @@
 import { frameBytes } from '../src/wire.ts'
+import { newLineage } from './lineage.ts'
 import type {
   AcceptResult,
   AckResult,
@@ -28,12 +29,14 @@ export interface MemoryStoreOptions {
   now?: () => number
 }
 
-interface Session extends SessionState {
+interface Session extends Omit<SessionState, 'epoch'> {
   principal: string
   log: LoggedFrame[]
   logBytes: number
   /** When a detached session expires; null while attached. */
   expiresAt: number | null
+  /** The `kept` reported to a client that resumed with `seen` beyond `out`, until it sees more. */
+  reported: { kept: number; seen: number } | undefined
 }
 
 /**
@@ -96,7 +99,21 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
     in: s.in,
     out: s.out,
     acked: s.acked,
+    epoch: 0,
+    lineage: s.lineage,
   })
+
+  /** The client has every frame up to `upTo`: out of the log. */
+  const trim = (session: Session, upTo: number): void => {
+    if (upTo <= session.acked) return
+    session.acked = upTo
+    let drop = 0
+    while (drop < session.log.length && (session.log[drop] as LoggedFrame).seq <= upTo) {
+      session.logBytes -= frameBytes((session.log[drop] as LoggedFrame).body)
+      drop += 1
+    }
+    session.log.splice(0, drop)
+  }
 
   const resultKey = (principal: string, requestId: string): string =>
     `${principal.length}:${principal}${requestId}`
@@ -114,15 +131,17 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
         in: 0,
         out: 0,
         acked: 0,
+        lineage: '',
         log: [],
         logBytes: 0,
         expiresAt: null,
+        reported: undefined,
       }
       sessions.set(sid, session)
       return state(session)
     },
 
-    async attach(sid, principal): Promise<AttachResult> {
+    async attach(sid, principal, seen, acked): Promise<AttachResult> {
       const session = live(sid)
       if (session === undefined) {
         return { status: tombstones.has(sid) ? 'expired' : 'unknown-session' }
@@ -130,8 +149,26 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       if (session.principal !== principal) return { status: 'forbidden' }
       session.generation += 1
       session.expiresAt = null
-      notify(sid, { type: 'attached', sid, generation: session.generation })
-      return { status: 'attached', ...state(session) }
+      // Told once the attach is done: a watcher that reads at once sees the reconciled log.
+      const attached = (kept: number): AttachResult => {
+        notify(sid, { type: 'attached', sid, generation: session.generation })
+        return { status: 'attached', kept, ...state(session) }
+      }
+      if (seen < session.acked) return attached(session.out)
+      // This store loses nothing, so `seen` above `out` is a client's mistake; it is answered
+      // as a store that lost data would answer it, and numbering goes on above `seen`.
+      let kept = session.out
+      if (seen > session.out) {
+        session.reported = { kept, seen }
+        session.out = seen
+      } else if (session.reported?.seen === seen) {
+        kept = session.reported.kept
+      } else {
+        session.reported = undefined
+      }
+      trim(session, seen)
+      if (acked > session.in) session.lineage = newLineage()
+      return attached(kept)
     },
 
     async accept(sid, generation, seq): Promise<AcceptResult> {
@@ -158,29 +195,24 @@ export function memoryStore(options: MemoryStoreOptions = {}): SessionStore {
       const seq = session.out
       session.log.push({ seq, body })
       session.logBytes += bytes
-      notify(sid, { type: 'appended', sid, seq })
-      return { status: 'appended', seq }
+      notify(sid, { type: 'appended', sid, seq, epoch: 0 })
+      return { status: 'appended', seq, epoch: 0 }
     },
 
-    async ack(sid, generation, upTo): Promise<AckResult> {
+    async ack(sid, generation, upTo, epoch): Promise<AckResult> {
       const session = live(sid)
       if (session === undefined) return 'gone'
       if (session.generation !== generation) return 'fenced'
+      if (epoch !== 0) return 'restarted'
       if (upTo > session.out) return 'beyond'
-      if (upTo <= session.acked) return 'ok'
-      session.acked = upTo
-      let drop = 0
-      while (drop < session.log.length && (session.log[drop] as LoggedFrame).seq <= upTo) {
-        session.logBytes -= frameBytes((session.log[drop] as LoggedFrame).body)
-        drop += 1
-      }
-      session.log.splice(0, drop)
+      trim(session, upTo)
       return 'ok'
     },
 
-    async read(sid, after, limit) {
+    async read(sid, after, limit, epoch) {
       const session = live(sid)
       if (session === undefined) return 'gone'
+      if (epoch !== undefined && epoch !== 0) return 'restarted'
       // The log is contiguous from acked + 1, so the start is an index, not a search.
       const start = Math.max(0, after - session.acked)
       return session.log.slice(start, start + limit)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { ServerError } from './errors.ts'
+import { newLineage } from './lineage.ts'
 import type {
   AcceptResult,
   AckResult,
@@ -98,6 +99,9 @@ export interface RedisSessionStore extends SessionStore {
   close(): Promise<void>
 }
 
+/** Pages of 1,000 sids: ten million members, far past any sane group. */
+const MAX_MEMBER_PAGES = 10_000
+
 const DEFAULTS = {
   keyPrefix: 'rs:',
   attachedTtlMs: 86_400_000,
@@ -108,8 +112,14 @@ const DEFAULTS = {
 
 // ─── Lua ─────────────────────────────────────────────────────────────────────
 // KEYS[1] the session hash (p principal, g generation, i in, o out, a acked, b unacked
-// bytes, d detached 0/1), KEYS[2] the log stream (entry id `<seq>-0`, field `b` the body),
-// KEYS[3] the tombstone (outlives the hash by tombstoneTtlMs). All share the `{sid}` tag.
+// bytes, d detached 0/1, n lineage, r the run_id of the Redis that last appended or
+// attached, e epoch, k the `out` at the first append after a restart, ro/rs the `kept`
+// last reported and the `seen` it was reported to), KEYS[2] the log stream (entry id
+// `<seq>-0`, field `b` the body), KEYS[3] the tombstone (outlives the hash by
+// tombstoneTtlMs). All share the `{sid}` tag.
+//
+// A restart is seen by the run_id, read inside the script (INFO is allowed in scripts since
+// Redis 5's effects replication), so no node's stale idea of it can slip through.
 
 const PRELUDE = `
 local s, l, t = KEYS[1], KEYS[2], KEYS[3]
@@ -121,6 +131,10 @@ end
 -- An attached session's TTL is pushed forward once half of it is used, not on every write.
 local function touch(d, attachedMs, tomb)
   if d == '0' and redis.call('PTTL', s) < attachedMs / 2 then expire(attachedMs, tomb) end
+end
+-- 48 bits of the run_id: enough to tell restarts apart, and 28 bytes less per session.
+local function runId()
+  return string.sub(string.match(redis.call('INFO', 'server'), 'run_id:(%x+)'), 1, 12)
 end
 `
 
@@ -135,11 +149,13 @@ if redis.call('EXISTS', s) == 1 then
 end
 if redis.call('EXISTS', t) == 1 then return 0 end
 redis.call('DEL', l)
-redis.call('HSET', s, 'p', ARGV[1], 'g', 1, 'i', 0, 'o', 0, 'a', 0, 'b', 0, 'd', 0)
+redis.call('HSET', s, 'p', ARGV[1], 'g', 1, 'i', 0, 'o', 0, 'a', 0, 'b', 0, 'd', 0, 'n', '',
+  'r', runId(), 'e', 0)
 expire(tonumber(ARGV[2]), tonumber(ARGV[3]))
 return 1`,
 
-  // ARGV principal, attachedMs, tomb, channel.
+  // ARGV principal, attachedMs, tomb, channel, seen, acked, a fresh lineage.
+  // {'attached', generation, in, out, acked, epoch, lineage, kept}.
   attach: `
 if redis.call('EXISTS', s) == 0 then
   if redis.call('EXISTS', t) == 1 then return {'expired'} end
@@ -148,10 +164,55 @@ end
 if redis.call('HGET', s, 'p') ~= ARGV[1] then return {'forbidden'} end
 local g = redis.call('HINCRBY', s, 'g', 1)
 redis.call('HSET', s, 'd', 0)
-expire(tonumber(ARGV[2]), tonumber(ARGV[3]))
 redis.call('PUBLISH', ARGV[4], 'g' .. g)
-local v = redis.call('HMGET', s, 'i', 'o', 'a')
-return {'attached', g, tonumber(v[1]), tonumber(v[2]), tonumber(v[3])}`,
+local v = redis.call('HMGET', s, 'i', 'o', 'a', 'b', 'k', 'ro', 'rs')
+local i, o, a, bytes = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
+local seen, acked = tonumber(ARGV[5]), tonumber(ARGV[6])
+local kept = o
+-- Below acked the client forgot frames: the caller ends the session, so nothing changes.
+if seen >= a then
+  local from = o
+  if v[5] then from = tonumber(v[5]) end
+  if seen > from then
+    -- The client has seen frames Redis lost: those after the loss take seqs above seen.
+    local moved = redis.call('XRANGE', l, (from + 1) .. '-0', '+')
+    redis.call('DEL', l)
+    bytes = 0
+    for n, entry in ipairs(moved) do
+      redis.call('XADD', l, (seen + n) .. '-0', 'b', entry[2][2])
+      bytes = bytes + #entry[2][2]
+    end
+    kept = from
+    o = seen + #moved
+    redis.call('HSET', s, 'ro', kept, 'rs', seen)
+  else
+    if v[6] and tonumber(v[7]) == seen then
+      kept = tonumber(v[6])
+    else
+      redis.call('HDEL', s, 'ro', 'rs')
+    end
+    if seen > a then
+      for _, entry in ipairs(redis.call('XRANGE', l, '-', seen .. '-0')) do
+        bytes = bytes - #entry[2][2]
+      end
+      redis.call('XTRIM', l, 'MINID', (seen + 1) .. '-0')
+    end
+  end
+  a = seen
+  local run = runId()
+  local was = redis.call('HGET', s, 'r')
+  if was and was ~= run then
+    -- Restarted with no append since: the epoch moves here, so that watchers, which count
+    -- seqs per epoch, take the seqs of the reconciled log as new.
+    redis.call('HSET', s, 'e', (tonumber(redis.call('HGET', s, 'e')) or 0) + 1)
+  end
+  redis.call('HSET', s, 'o', o, 'a', a, 'b', bytes, 'r', run)
+  redis.call('HDEL', s, 'k')
+  if acked > i then redis.call('HSET', s, 'n', ARGV[7]) end
+end
+expire(tonumber(ARGV[2]), tonumber(ARGV[3]))
+local w = redis.call('HMGET', s, 'e', 'n')
+return {'attached', g, i, o, a, tonumber(w[1]) or 0, w[2] or '', kept}`,
 
   // ARGV generation, seq, attachedMs, tomb, retry.
   accept: `
@@ -170,10 +231,21 @@ return 'committed'`,
   // ARGV body, maxFrames, maxBytes, attachedMs, tomb, channel, generation ('' for none).
   append: `
 if redis.call('EXISTS', s) == 0 then return {'gone'} end
-local v = redis.call('HMGET', s, 'o', 'a', 'b', 'd', 'g')
+local v = redis.call('HMGET', s, 'o', 'a', 'b', 'd', 'g', 'r', 'e', 'k')
 if ARGV[7] ~= '' and v[5] ~= ARGV[7] then return {'fenced'} end
 local o, a, b, size = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), #ARGV[1]
 if o - a + 1 > tonumber(ARGV[2]) or b + size > tonumber(ARGV[3]) then return {'full'} end
+local e = tonumber(v[7]) or 0
+local run = runId()
+if not v[6] then
+  -- A session from before epochs were kept: this Redis is where its count starts.
+  redis.call('HSET', s, 'r', run, 'e', e)
+elseif v[6] ~= run then
+  -- The first frame since Redis restarted: whatever it lost, what follows is told apart.
+  e = e + 1
+  redis.call('HSET', s, 'r', run, 'e', e)
+  if not v[8] then redis.call('HSET', s, 'k', o) end
+end
 o = o + 1
 redis.call('XADD', l, o .. '-0', 'b', ARGV[1])
 redis.call('HSET', s, 'o', o, 'b', b + size)
@@ -184,14 +256,15 @@ if v[4] == '1' then
 else
   touch(v[4], tonumber(ARGV[4]), tonumber(ARGV[5]))
 end
-redis.call('PUBLISH', ARGV[6], 'a' .. o)
-return {'appended', o}`,
+redis.call('PUBLISH', ARGV[6], 'a' .. o .. ':' .. e)
+return {'appended', o, e}`,
 
-  // ARGV generation, upTo, attachedMs, tomb. Trims by seq (MINID), never by length.
+  // ARGV generation, upTo, attachedMs, tomb, epoch. Trims by seq (MINID), never by length.
   ack: `
 if redis.call('EXISTS', s) == 0 then return 'gone' end
-local v = redis.call('HMGET', s, 'g', 'o', 'a', 'b', 'd')
+local v = redis.call('HMGET', s, 'g', 'o', 'a', 'b', 'd', 'e')
 if v[1] ~= ARGV[1] then return 'fenced' end
+if (tonumber(v[6]) or 0) ~= tonumber(ARGV[5]) then return 'restarted' end
 local upTo = tonumber(ARGV[2])
 if upTo > tonumber(v[2]) then return 'beyond' end
 if upTo <= tonumber(v[3]) then return 'ok' end
@@ -204,9 +277,12 @@ redis.call('HSET', s, 'a', upTo, 'b', tonumber(v[4]) - freed)
 touch(v[5], tonumber(ARGV[3]), tonumber(ARGV[4]))
 return 'ok'`,
 
-  // ARGV after, limit. nil when the session is gone.
+  // ARGV after, limit, epoch ('' for any). nil when the session is gone.
   read: `
 if redis.call('EXISTS', s) == 0 then return false end
+if ARGV[3] ~= '' and (tonumber(redis.call('HGET', s, 'e')) or 0) ~= tonumber(ARGV[3]) then
+  return 'restarted'
+end
 return redis.call('XRANGE', l, (tonumber(ARGV[1]) + 1) .. '-0', '+', 'COUNT', ARGV[2])`,
 
   // ARGV generation, ttlMs, tomb.
@@ -240,14 +316,16 @@ return 1`,
 redis.call('SREM', s, ARGV[1])
 return 1`,
 
+  // ARGV cursor. One page of SSCAN: {next cursor, sids}. SMEMBERS of a big group would hold
+  // Redis for every node while it builds the whole reply.
   members: `
-return redis.call('SMEMBERS', s)`,
+return redis.call('SSCAN', s, ARGV[1], 'COUNT', 1000)`,
 
-  // The re-read of the safety net: {generation, out}, or nil.
+  // The re-read of the safety net: {generation, out, epoch}, or nil.
   peek: `
 if redis.call('EXISTS', s) == 0 then return false end
-local v = redis.call('HMGET', s, 'g', 'o')
-return {tonumber(v[1]), tonumber(v[2])}`,
+local v = redis.call('HMGET', s, 'g', 'o', 'e')
+return {tonumber(v[1]), tonumber(v[2]), tonumber(v[3]) or 0}`,
 } as const
 
 type ScriptName = keyof typeof SCRIPTS
@@ -287,13 +365,20 @@ const sleep = (ms: number): Promise<void> =>
 
 // ─── The store ───────────────────────────────────────────────────────────────
 
+interface Peeked {
+  generation: number
+  out: number
+  epoch: number
+}
+
 interface Watched {
   listeners: Set<(event: StoreEvent) => void>
-  /** Highest seq / generation told to the listeners. */
+  /** Highest epoch, seq in it and generation told to the listeners. */
+  epoch: number
   out: number
   generation: number
   /** What the first read found; the re-read tells only what is above it. */
-  floor: { out: number; generation: number } | undefined
+  floor: Peeked | undefined
 }
 
 /**
@@ -421,7 +506,11 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
 
   const emit = (entry: Watched, event: StoreEvent): void => {
     if (event.type === 'appended') {
-      if (event.seq <= entry.out) return
+      // A new epoch restarts the count: its seqs may be below those told before.
+      if (event.epoch < entry.epoch || (event.epoch === entry.epoch && event.seq <= entry.out)) {
+        return
+      }
+      entry.epoch = event.epoch
       entry.out = event.seq
     } else {
       if (event.generation <= entry.generation) return
@@ -442,16 +531,16 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
     const sid = from.slice(channelPrefix.length, -3)
     const entry = watched.get(sid)
     if (entry === undefined) return
-    const value = Number(message.slice(1))
-    if (!Number.isSafeInteger(value)) return
-    if (message[0] === 'a') emit(entry, { type: 'appended', sid, seq: value })
+    const [value, epoch = 0] = message.slice(1).split(':').map(Number) as [number, number?]
+    if (!Number.isSafeInteger(value) || !Number.isSafeInteger(epoch)) return
+    if (message[0] === 'a') emit(entry, { type: 'appended', sid, seq: value, epoch })
     else if (message[0] === 'g') emit(entry, { type: 'attached', sid, generation: value })
   }
 
-  const peek = async (sid: string): Promise<{ generation: number; out: number } | undefined> => {
+  const peek = async (sid: string): Promise<Peeked | undefined> => {
     const reply = await run('peek', keys(sid), () => [], true)
     if (!Array.isArray(reply)) return undefined
-    return { generation: Number(reply[0]), out: Number(reply[1]) }
+    return { generation: Number(reply[0]), out: Number(reply[1]), epoch: Number(reply[2]) }
   }
 
   const reread = async (sid: string, entry: Watched): Promise<void> => {
@@ -461,8 +550,11 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
       entry.floor = seen
       return
     }
-    if (seen.out > entry.floor.out) emit(entry, { type: 'appended', sid, seq: seen.out })
-    if (seen.generation > entry.floor.generation) {
+    const { floor } = entry
+    if (seen.epoch > floor.epoch || (seen.epoch === floor.epoch && seen.out > floor.out)) {
+      emit(entry, { type: 'appended', sid, seq: seen.out, epoch: seen.epoch })
+    }
+    if (seen.generation > floor.generation) {
       emit(entry, { type: 'attached', sid, generation: seen.generation })
     }
   }
@@ -491,6 +583,8 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
     in: Number(reply[2]),
     out: Number(reply[3]),
     acked: Number(reply[4]),
+    epoch: Number(reply[5]),
+    lineage: String(reply[6]),
   })
 
   return {
@@ -502,19 +596,21 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
         true,
       )
       if (created !== 1) throw new Error(`session ${sid} exists or existed: sids are never reused`)
-      return { sid, generation: 1, in: 0, out: 0, acked: 0 }
+      return { sid, generation: 1, in: 0, out: 0, acked: 0, epoch: 0, lineage: '' }
     },
 
-    async attach(sid, principal): Promise<AttachResult> {
-      // A retry increments the generation once more: that only fences an attachment no one holds.
+    async attach(sid, principal, seen, acked): Promise<AttachResult> {
+      // A retry increments the generation once more: that only fences an attachment no one
+      // holds. Its reconciliation finds the work done (the same `seen` reports the same `kept`).
+      const lineage = newLineage()
       const reply = (await run(
         'attach',
         keys(sid),
-        () => [principal, attachedArg, tombArg, channel(sid)],
+        () => [principal, attachedArg, tombArg, channel(sid), String(seen), String(acked), lineage],
         true,
       )) as unknown[]
       const status = reply[0] as string
-      if (status === 'attached') return { status, ...state(sid, reply) }
+      if (status === 'attached') return { status, kept: Number(reply[7]), ...state(sid, reply) }
       return { status: status as 'unknown-session' | 'expired' | 'forbidden' }
     },
 
@@ -542,24 +638,34 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
         ],
         false,
       )) as unknown[]
-      if (reply[0] === 'appended') return { status: 'appended', seq: Number(reply[1]) }
+      if (reply[0] === 'appended') {
+        return { status: 'appended', seq: Number(reply[1]), epoch: Number(reply[2]) }
+      }
       return { status: reply[0] as 'full' | 'gone' | 'fenced' }
     },
 
-    async ack(sid, generation, upTo) {
+    async ack(sid, generation, upTo, epoch) {
       return (await run(
         'ack',
         keys(sid),
-        () => [String(generation), String(upTo), attachedArg, tombArg],
+        () => [String(generation), String(upTo), attachedArg, tombArg, String(epoch)],
         true,
       )) as AckResult
     },
 
-    async read(sid, after, limit) {
+    async read(sid, after, limit, epoch) {
       if (limit <= 0) {
-        return (await peek(sid)) === undefined ? 'gone' : []
+        const peeked = await peek(sid)
+        if (peeked === undefined) return 'gone'
+        return epoch !== undefined && peeked.epoch !== epoch ? 'restarted' : []
       }
-      const reply = await run('read', keys(sid), () => [String(after), String(limit)], true)
+      const reply = await run(
+        'read',
+        keys(sid),
+        () => [String(after), String(limit), epoch === undefined ? '' : String(epoch)],
+        true,
+      )
+      if (reply === 'restarted') return 'restarted'
       if (!Array.isArray(reply)) return 'gone'
       return reply.map((entry): LoggedFrame => {
         const [id, fields] = entry as [string, string[]]
@@ -598,14 +704,29 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
     },
 
     async members(group) {
-      const reply = await run('members', [groupKey(group)], () => [], true)
-      return Array.isArray(reply) ? (reply as string[]) : []
+      // SSCAN may return a sid twice while the set is rehashed: the Set drops repeats.
+      const sids = new Set<string>()
+      let cursor = '0'
+      // A full iteration ends at cursor 0; the bound only guards against a broken server.
+      for (let page = 0; page < MAX_MEMBER_PAGES; page++) {
+        const reply = (await run('members', [groupKey(group)], () => [cursor], true)) as [
+          string,
+          string[],
+        ]
+        for (const sid of reply[1]) sids.add(sid)
+        cursor = reply[0]
+        if (cursor === '0') return [...sids]
+      }
+      throw new ServerError(
+        'STORE_FAILED',
+        `Redis SSCAN of group ${group} did not finish in ${MAX_MEMBER_PAGES} pages`,
+      )
     },
 
     watch(sid, listener) {
       let entry = watched.get(sid)
       if (entry === undefined) {
-        entry = { listeners: new Set(), out: 0, generation: 0, floor: undefined }
+        entry = { listeners: new Set(), epoch: 0, out: 0, generation: 0, floor: undefined }
         watched.set(sid, entry)
         const fresh = entry
         reread(sid, fresh).catch(() => {})

@@ -21,8 +21,21 @@ export interface SessionStore {
    * attachment), stops its detach clock, and tells the watchers (`attached`). Refuses a
    * session of another principal (`forbidden`), one past its TTL (`expired`) and one it
    * does not know (`unknown-session`), without changing anything.
+   *
+   * `seen` and `acked` are the client's, from its `$resume`. Unless `seen` is below the
+   * stored `acked` (the client forgot frames: the caller ends the session), the attach
+   * reconciles the log with them in the same step:
+   * - the frames up to `seen` are trimmed (the client delivered them);
+   * - when `seen` is above what the store kept from before it lost data (`out`, or the
+   *   `out` at its first restart since the last attach when frames were appended since),
+   *   the frames appended after
+   *   the loss are renumbered from `seen + 1` (a seq the client has seen is never reused),
+   *   and `kept` says where the loss began. A repeated attach with the same `seen` (the
+   *   first answer may not have reached the client) reports the same `kept`;
+   * - when `acked` is above `in` (commits the store lost), the session gets a new
+   *   `lineage`, so the delivery ids of the frames numbered again differ from the old ones.
    */
-  attach(sid: string, principal: string): Promise<AttachResult>
+  attach(sid: string, principal: string, seen: number, acked: number): Promise<AttachResult>
   /**
    * Commits inbound `seq` for the attachment `generation`: `in = seq` if `seq === in + 1`.
    * The duplicate check and the commit are one step, so two nodes can never both commit.
@@ -48,11 +61,22 @@ export interface SessionStore {
   /**
    * The client has processed every server frame up to `upTo`: trims them from the log.
    * `beyond` if `upTo` is above `out` (nothing changes). An ack at or below the last one
-   * is `ok` and changes nothing.
+   * is `ok` and changes nothing. `restarted` (nothing changes) when `epoch` is not the
+   * session's: the store restarted after this attachment, and the client's numbers may
+   * belong to frames it lost.
    */
-  ack(sid: string, generation: number, upTo: number): Promise<AckResult>
-  /** Up to `limit` logged frames with a seq above `after`, in seq order. */
-  read(sid: string, after: number, limit: number): Promise<readonly LoggedFrame[] | 'gone'>
+  ack(sid: string, generation: number, upTo: number, epoch: number): Promise<AckResult>
+  /**
+   * Up to `limit` logged frames with a seq above `after`, in seq order. With `epoch`,
+   * `restarted` when the session's epoch is another: what the log holds now may not follow
+   * what that attachment wrote.
+   */
+  read(
+    sid: string,
+    after: number,
+    limit: number,
+    epoch?: number,
+  ): Promise<readonly LoggedFrame[] | 'gone' | 'restarted'>
   /**
    * The socket of attachment `generation` went away: the session stays for `ttlMs`, then
    * expires. Does nothing when a newer attachment exists (it owns the session now).
@@ -92,10 +116,30 @@ export interface SessionState {
   out: number
   /** Highest server seq the client has acknowledged; the log holds `acked + 1 .. out`. */
   acked: number
+  /**
+   * How many times the store restarted under this session, counted at the first append
+   * after each restart (a store in memory never restarts: 0). An attachment of an older
+   * epoch can no longer ack or read (`restarted`): its socket must resume.
+   */
+  epoch: number
+  /**
+   * Part of every delivery id (`sid:seq`, or `sid.lineage:seq` when not empty): empty until
+   * the store is found to have lost inbound commits, then new each time, so that a seq the
+   * client numbers again never repeats a delivery id whose handler ran.
+   */
+  lineage: string
 }
 
 export type AttachResult =
-  | ({ status: 'attached' } & SessionState)
+  | ({
+      status: 'attached'
+      /**
+       * The `out` to tell the client: `out` itself, or, when the store lost frames the
+       * client had seen, the last seq it kept from before the loss (below the client's
+       * `seen`: the client reports the rollback).
+       */
+      kept: number
+    } & SessionState)
   | { status: 'unknown-session' | 'expired' | 'forbidden' }
 
 export type AcceptResult = 'committed' | 'duplicate' | 'gap' | 'fenced' | 'gone'
@@ -106,10 +150,10 @@ export interface AppendLimits {
 }
 
 export type AppendResult =
-  | { status: 'appended'; seq: number }
+  | { status: 'appended'; seq: number; epoch: number }
   | { status: 'full' | 'gone' | 'fenced' }
 
-export type AckResult = 'ok' | 'beyond' | 'fenced' | 'gone'
+export type AckResult = 'ok' | 'beyond' | 'fenced' | 'gone' | 'restarted'
 
 export interface LoggedFrame {
   seq: number
@@ -117,5 +161,5 @@ export interface LoggedFrame {
 }
 
 export type StoreEvent =
-  | { type: 'appended'; sid: string; seq: number }
+  | { type: 'appended'; sid: string; seq: number; epoch: number }
   | { type: 'attached'; sid: string; generation: number }

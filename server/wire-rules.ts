@@ -3,6 +3,11 @@
  * frame gets its `seq` and `ack` when it is written.
  */
 
+/**
+ * Service restart: the session store restarted under this socket. The client backs off as
+ * from any restart (every socket of the session's node hears it at once) and resumes.
+ */
+export const CLOSE_RESTART = 1012
 /** Refresh the token and reconnect: bad, missing or expired credentials. */
 export const CLOSE_UNAUTHORIZED = 4001
 /** Forbidden: the client refreshes once, then stops. */

@@ -118,6 +118,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
   /** The last server seq handed to the application, and how many of them are not acked yet. */
   let seen = 0
   let unackedIn = 0
+  /** `sid:out` of the last rollback reported: the same answer again is not a second loss. */
+  let reported: string | null = null
   /** `hello`: waiting for `$session`; `ready`: sequencing; `off`: no connection. */
   let phase: 'off' | 'hello' | 'ready' = 'off'
   /** Since the socket was created: what `stats.delivery` shows. */
@@ -253,7 +255,10 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     const previous = sid
     // `in < acked` or `out < seen`: the server lost what it had acknowledged or sent.
     const rollback = data.resumed && ((committed as number) < acked || (assigned as number) < seen)
-    if (data.resumed && given === previous && !rollback) {
+    // A server repeats a rollback's `out` until the client has seen a frame after it (the
+    // first answer may have been lost): heard once already, it is an ordinary resume.
+    const repeat = rollback && (committed as number) >= acked && reported === `${given}:${assigned}`
+    if (data.resumed && given === previous && (!rollback || repeat)) {
       if ((committed as number) > sent) {
         violation(`"in": ${committed} beyond the last seq sent (${sent})`)
         return
@@ -286,7 +291,14 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       count.sessionsLost++
       count.inDoubt += inDoubt.length
       reset()
-      adopt(committed as number, assigned as number)
+      if (rollback) {
+        reported = `${given}:${assigned}`
+        // The server numbers its frames after the ones delivered here, lost or not, so no
+        // seq is ever used twice: those above `out` it forgot are not replayed.
+        adopt(committed as number, report.lastSeen)
+      } else {
+        adopt(committed as number, assigned as number)
+      }
       host.sessionLost(report)
     } else {
       reset()
@@ -297,7 +309,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
 
   /**
    * Numbering goes on from where the server is: 0 and 0 in a new session, but after a
-   * rollback the server kept the session at `in`/`out`, and a client that started over at 1
+   * rollback the server kept the session at `in`, and a client that started over at 1
    * would have its next frames dropped there as duplicates.
    */
   const adopt = (committed: number, assigned: number): void => {

@@ -248,6 +248,18 @@ describe('redisStore on a real redis-server', () => {
     expect(events).toContain(5)
   })
 
+  it('lists a group of 2,500 members in pages (SSCAN), each sid once', async () => {
+    const store = await newStore()
+    const group = `big-${randomUUID()}`
+    const sids = Array.from({ length: 2500 }, (_, i) => `sid-${i}`)
+    for (let i = 0; i < sids.length; i += 250) {
+      await Promise.all(sids.slice(i, i + 250).map((sid) => store.join(group, sid)))
+    }
+    const members = await store.members(group)
+    expect(members).toHaveLength(sids.length)
+    expect(new Set(members)).toEqual(new Set(sids))
+  })
+
   it('after a restart without persistence the session is gone, and says so', async () => {
     const volatile = await startRedisServer()
     onTestFinished(() => volatile.stop())
@@ -507,6 +519,37 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       kept: 5,
     })
     expect(await store.read(sid, 0, 100)).toEqual([{ seq: 8, body: body(8) }])
+  })
+
+  it('an attach after a loss, before any append, moves the epoch, so a watcher that was told higher seqs hears the new frames', async () => {
+    const { server, store } = await durable()
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    const events: StoreEvent[] = []
+    store.watch(sid, (event) => events.push(event))
+    for (let n = 1; n <= 5; n++) await store.append(sid, body(n), LIMITS)
+    const mark = server.aofMark()
+    for (let n = 6; n <= 9; n++) await store.append(sid, body(n), LIMITS)
+    await until(() => events.some((e) => e.type === 'appended' && e.seq === 9), 'seq 9 told')
+    await server.crashLosingAofAfter(mark)
+
+    expect(attachedState(await store.attach(sid, 'ann', 7, 0))).toMatchObject({
+      out: 7,
+      kept: 5,
+      epoch: 1,
+    })
+    const from = events.length
+    expect(await store.append(sid, body(8), LIMITS)).toEqual({
+      status: 'appended',
+      seq: 8,
+      epoch: 1,
+    })
+    // Seq 8 is below the 9 told in epoch 0: without the new epoch it would be taken as old.
+    await until(
+      () => events.slice(from).some((e) => e.type === 'appended' && e.seq === 8),
+      'seq 8 of epoch 1 told',
+      3000,
+    )
   })
 
   it('the re-read tells a watcher about a new epoch when pub/sub says nothing, also with a seq below the one it told before', async () => {

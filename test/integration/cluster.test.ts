@@ -507,113 +507,138 @@ describe('Redis with AOF appendfsync everysec', () => {
   // can name every one of them.
   const BURST = 80
 
-  it('loses the writes after its last fsync (SIGKILLed, the unsynced tail cut): the sessionlost report lists exactly what Redis lost', async () => {
-    const c = await cluster(everysecRedis)
-    const [a, b] = c.nodes as [ClusterNode, ClusterNode]
-    const raw = createClient({ url: everysecRedis.url, socket: { reconnectStrategy: () => 50 } })
-    raw.on('error', () => {})
-    await raw.connect()
-    const key = `rs:{${c.sid}}:s`
-    const stored = async () => {
-      const [i, o, acked] = await raw.hmGet(key, ['i', 'o', 'a'])
-      return { in: Number(i), out: Number(o), acked: Number(acked) }
-    }
-    /** Until Redis has committed `inbound` and the client acknowledged all `outbound`. */
-    const settled = async (inbound: number, outbound: number) => {
-      let last = await stored()
-      for (let i = 0; i < 500 && !(last.in === inbound && last.acked === outbound); i++) {
-        await delay(20)
-        last = await stored()
-      }
-      expect(last).toEqual({ in: inbound, out: outbound, acked: outbound })
-      await waitFor(
-        () => c.socket.stats.delivery?.unacked === 0,
-        10_000,
-        'the client to hear every ack',
-      )
-    }
-    try {
-      // What Redis had fsynced: 1..BEFORE each way, all of it acknowledged, nothing in flight.
-      await stream(c, BEFORE, {})
-      await expectDelivered(c, BEFORE)
-      await settled(BEFORE + 1, BEFORE) // + the `up` 0 that named the session
-      let mark = everysecRedis.aofMark()
-      for (let i = 0; i < 50; i++) {
-        await delay(50)
-        const now = everysecRedis.aofMark()
-        if (now === mark) break
-        mark = now
-      }
+  // Pushes into the session between the loss and the client's resume: Redis numbers them
+  // from the `out` it kept, seqs the client has seen, so the resume renumbers them after it.
+  const WINDOW_PUSHES = 10
 
-      // The burst after it: handled, committed, delivered and acknowledged, then lost.
-      let pending: Promise<void>[] = []
-      for (let n = BEFORE + 1; n <= BEFORE + BURST; n++) {
-        c.socket.send('up', { n })
-        pending.push(a.sendTo(c.sid, n))
+  it.each([
+    ['node A is SIGKILLed, the client resumes on B', 'killed'],
+    ['node A stays up, and closes the socket with 1012 when it sees the restart', 'up'],
+  ] as const)(
+    'loses the writes after its last fsync (the unsynced tail cut; %s): the sessionlost report lists exactly what Redis lost, and pushes made after the loss arrive once, in order',
+    async (_, fate) => {
+      const c = await cluster(everysecRedis)
+      const [a, b] = c.nodes as [ClusterNode, ClusterNode]
+      const raw = createClient({ url: everysecRedis.url, socket: { reconnectStrategy: () => 50 } })
+      raw.on('error', () => {})
+      await raw.connect()
+      const key = `rs:{${c.sid}}:s`
+      const stored = async () => {
+        const [i, o, acked] = await raw.hmGet(key, ['i', 'o', 'a'])
+        return { in: Number(i), out: Number(o), acked: Number(acked) }
       }
-      await Promise.all(pending)
-      pending = []
-      await expectDelivered(c, BEFORE + BURST)
-      await settled(BEFORE + BURST + 1, BEFORE + BURST)
-      await c.redis.crashLosingAofAfter(mark)
-      // What Redis has now is the truth the report must match.
-      const after = await stored()
-      expect(after).toEqual({ in: BEFORE + 1, out: BEFORE, acked: BEFORE })
-
-      // The client learns of it when it resumes: A crashes, the client goes to B. Nothing is
-      // sent in between: a push in that window would reuse a seq the client has seen, and be
-      // dropped unlisted (README, "Honest limits").
-      c.moveTo(b)
-      await a.stop('SIGKILL')
-      await waitFor(() => c.lost.length > 0, 15_000, 'the sessionlost report')
-      const [report] = c.lost
-      const ns = (frames: { data: unknown }[]) =>
-        frames.map((f) => (JSON.parse(String(f.data)) as { data: { n: number } }).data.n)
-      expect(report).toMatchObject({
-        reason: 'rollback',
-        previousSid: c.sid,
-        inDoubt: [],
-        lostBeyond: false,
-        // Every server frame up to here was delivered; Redis keeps `out` only up to after.out.
-        lastSeen: BEFORE + BURST,
-      })
-      // Client → server: exactly the frames above Redis's `in`, which the node did receive
-      // (its handlers ran: `ups` has them) but whose commits Redis lost.
-      expect(report?.rolledBack.map((f) => f.seq)).toEqual(
-        Array.from({ length: BEFORE + BURST + 1 - after.in }, (_, i) => after.in + 1 + i),
-      )
-      expect(ns(report?.rolledBack ?? [])).toEqual(
-        Array.from({ length: BURST }, (_, i) => BEFORE + 1 + i),
-      )
-      expectExactly(delivered(c.ups).ns, BEFORE + BURST, 'client → server, handled')
-      // Server → client: lastSeen - out frames the client delivered and Redis forgot.
-      expect((report?.lastSeen ?? 0) - after.out).toBe(BURST)
-      expectExactly(c.downs, BEFORE + BURST, 'server → client, delivered')
-
-      // The session goes on from what Redis has: new frames are neither dropped nor doubled.
-      for (let n = BEFORE + BURST + 1; n <= BEFORE + BURST + 20; n++) {
-        c.socket.send('up', { n })
-        await b.sendTo(c.sid, n)
+      /** Until Redis has committed `inbound` and the client acknowledged all `outbound`. */
+      const settled = async (inbound: number, outbound: number) => {
+        let last = await stored()
+        for (let i = 0; i < 500 && !(last.in === inbound && last.acked === outbound); i++) {
+          await delay(20)
+          last = await stored()
+        }
+        expect(last).toEqual({ in: inbound, out: outbound, acked: outbound })
+        await waitFor(
+          () => c.socket.stats.delivery?.unacked === 0,
+          10_000,
+          'the client to hear every ack',
+        )
       }
-      await waitFor(
-        () => c.downs.length >= BEFORE + BURST + 20,
-        10_000,
-        'the pushes after the loss',
-      )
-      await waitFor(
-        () => c.ups.filter((up) => up.n > BEFORE + BURST).length >= 20,
-        10_000,
-        'the sends after the loss',
-      )
-      await delay(200)
-      expectExactly(c.downs, BEFORE + BURST + 20, 'server → client, after')
-      expect(c.ups.filter((up) => up.n > BEFORE + BURST).map((up) => up.n)).toEqual(
-        Array.from({ length: 20 }, (_, i) => BEFORE + BURST + 1 + i),
-      )
-      expect(c.lost).toHaveLength(1)
-    } finally {
-      raw.destroy()
-      await c.close()
-    }
-  })
+      try {
+        // What Redis had fsynced: 1..BEFORE each way, all of it acknowledged, nothing in flight.
+        await stream(c, BEFORE, {})
+        await expectDelivered(c, BEFORE)
+        await settled(BEFORE + 1, BEFORE) // + the `up` 0 that named the session
+        let mark = everysecRedis.aofMark()
+        for (let i = 0; i < 50; i++) {
+          await delay(50)
+          const now = everysecRedis.aofMark()
+          if (now === mark) break
+          mark = now
+        }
+
+        // The burst after it: handled, committed, delivered and acknowledged, then lost.
+        let pending: Promise<void>[] = []
+        for (let n = BEFORE + 1; n <= BEFORE + BURST; n++) {
+          c.socket.send('up', { n })
+          pending.push(a.sendTo(c.sid, n))
+        }
+        await Promise.all(pending)
+        pending = []
+        await expectDelivered(c, BEFORE + BURST)
+        await settled(BEFORE + BURST + 1, BEFORE + BURST)
+        await c.redis.crashLosingAofAfter(mark)
+        // What Redis has now is the truth the report must match.
+        const after = await stored()
+        expect(after).toEqual({ in: BEFORE + 1, out: BEFORE, acked: BEFORE })
+
+        // Pushes made after the loss, before the client resumes. Redis gives them the seqs
+        // after its `out`, which the client has seen: the resume must renumber them.
+        const windowFrom = BEFORE + BURST + 1
+        if (fate === 'killed') {
+          c.moveTo(b)
+          for (let n = windowFrom; n < windowFrom + WINDOW_PUSHES; n++)
+            pending.push(b.sendTo(c.sid, n))
+          await Promise.all(pending)
+          await a.stop('SIGKILL')
+        } else {
+          // A sees the new epoch in its first append's answer and closes; the client resumes on A.
+          for (let n = windowFrom; n < windowFrom + WINDOW_PUSHES; n++)
+            pending.push(a.sendTo(c.sid, n))
+          await Promise.all(pending)
+        }
+        pending = []
+        await waitFor(() => c.lost.length > 0, 15_000, 'the sessionlost report')
+        const [report] = c.lost
+        const ns = (frames: { data: unknown }[]) =>
+          frames.map((f) => (JSON.parse(String(f.data)) as { data: { n: number } }).data.n)
+        expect(report).toMatchObject({
+          reason: 'rollback',
+          previousSid: c.sid,
+          inDoubt: [],
+          lostBeyond: false,
+          // Every server frame up to here was delivered; Redis keeps `out` only up to after.out.
+          lastSeen: BEFORE + BURST,
+        })
+        // Client → server: exactly the frames above Redis's `in`, which the node did receive
+        // (its handlers ran: `ups` has them) but whose commits Redis lost.
+        expect(report?.rolledBack.map((f) => f.seq)).toEqual(
+          Array.from({ length: BEFORE + BURST + 1 - after.in }, (_, i) => after.in + 1 + i),
+        )
+        expect(ns(report?.rolledBack ?? [])).toEqual(
+          Array.from({ length: BURST }, (_, i) => BEFORE + 1 + i),
+        )
+        expectExactly(delivered(c.ups).ns, BEFORE + BURST, 'client → server, handled')
+        // Server → client: lastSeen - out frames the client delivered and Redis forgot.
+        expect((report?.lastSeen ?? 0) - after.out).toBe(BURST)
+        // The pushes made after the loss are not lost with it: they come after the report.
+        const total = BEFORE + BURST + WINDOW_PUSHES
+        await waitFor(() => c.downs.length >= total, 10_000, 'the pushes made after the loss')
+        expectExactly(c.downs, total, 'server → client, delivered')
+        if (fate === 'up') {
+          expect(a.closes.some((close) => close.code === 1012)).toBe(true)
+        }
+
+        // The session goes on from what Redis has: new frames are neither dropped nor doubled.
+        const node = fate === 'killed' ? b : a
+        const before = c.ups.length
+        for (let n = total + 1; n <= total + 20; n++) {
+          c.socket.send('up', { n })
+          await node.sendTo(c.sid, n)
+        }
+        await waitFor(() => c.downs.length >= total + 20, 10_000, 'the pushes after the resume')
+        await waitFor(() => c.ups.length - before >= 20, 10_000, 'the sends after the loss')
+        await delay(200)
+        expectExactly(c.downs, total + 20, 'server → client, after')
+        const later = c.ups.slice(before)
+        expect(later.map((up) => up.n)).toEqual(Array.from({ length: 20 }, (_, i) => total + 1 + i))
+        // Their seqs are the rolled-back ones again, under a new lineage: a handler deduping
+        // on delivery ids takes them as the new frames they are.
+        const earlier = new Set(c.ups.slice(0, before).map((up) => up.deliveryId))
+        for (const up of later) expect(earlier.has(up.deliveryId)).toBe(false)
+        expect(later[0]?.deliveryId).toMatch(new RegExp(`^${c.sid}\\.[\\w-]+:${after.in + 1}$`))
+        expect(c.lost).toHaveLength(1)
+      } finally {
+        raw.destroy()
+        await c.close()
+      }
+    },
+  )
 })

@@ -336,7 +336,7 @@ describe('reliable(): a lost session', () => {
     expect(lost[0]).toMatchObject({ reason: 'rollback', lastSeen: 4, rolledBack: [] })
   })
 
-  it('after a rollback, continues on the numbers the server kept, so nothing new is dropped as a duplicate', () => {
+  it('after a rollback, sends on the `in` the server kept and receives above what it saw, so no seq means two frames', () => {
     const { fake, socket, ws } = start()
     const got: unknown[] = []
     socket.onMessage('down', (data) => got.push(data))
@@ -344,14 +344,44 @@ describe('reliable(): a lost session', () => {
     for (let seq = 1; seq <= 4; seq++) ws.receive({ type: 'down', seq, data: seq })
     ws.receive({ type: '$ack', ack: 5 })
     const next = cutAndReopen(fake)
-    // The server kept the session but lost its last writes: it committed 3, assigned 2.
+    // The server kept the session but lost its last writes: it committed 3, kept 2 of its own.
     session(next, { sid: 's1', resumed: true, in: 3, out: 2 })
     socket.send('a', 'after')
     // Seq 1 would be at or below the server's `in` (3): dropped there as a duplicate.
     expect(appFrames(next)).toEqual([{ seq: 4, type: 'a', data: 'after' }])
-    // The server's next frame is 3 (it reassigns what it lost): new, so delivered.
-    next.receive({ type: 'down', seq: 3, data: 'new 3' })
-    expect(got).toEqual([1, 2, 3, 4, 'new 3'])
+    // The server numbers what it sends next after the 4 delivered here (PROTOCOL.md §10.1):
+    // a 3 now could only be a frame it forgot, and is dropped; 5 is new.
+    next.receive({ type: 'down', seq: 3, data: 'old 3' })
+    next.receive({ type: 'down', seq: 5, data: 'new 5' })
+    expect(got).toEqual([1, 2, 3, 4, 'new 5'])
+    expect(protocolErrors()).toEqual([])
+  })
+
+  it('a rollback the server repeats (its first answer may have been lost) is reported once', () => {
+    const { fake, socket, ws } = start()
+    const got: unknown[] = []
+    socket.onMessage('down', (data) => got.push(data))
+    for (let seq = 1; seq <= 4; seq++) ws.receive({ type: 'down', seq, data: seq })
+    const lost: SessionLost[] = []
+    socket.on('sessionlost', (event) => lost.push(event))
+    const opens: boolean[] = []
+    socket.on('open', (event) => opens.push(event.resumed))
+    session(cutAndReopen(fake), { sid: 's1', resumed: true, in: 0, out: 2 })
+    expect(lost).toHaveLength(1)
+    // Cut before any frame after the rollback arrived: the server answers the same.
+    const again = cutAndReopen(fake)
+    expect(sent(again)[0]).toEqual({
+      type: '$resume',
+      data: { v: 1, sid: 's1', seen: 4, acked: 0 },
+    })
+    session(again, { sid: 's1', resumed: true, in: 0, out: 2 })
+    expect(lost).toHaveLength(1)
+    expect(opens).toEqual([false, true])
+    again.receive({ type: 'down', seq: 5, data: 'new 5' })
+    expect(got).toEqual([1, 2, 3, 4, 'new 5'])
+    // A different loss later is a new report.
+    session(cutAndReopen(fake), { sid: 's1', resumed: true, in: 0, out: 3 })
+    expect(lost).toHaveLength(2)
     expect(protocolErrors()).toEqual([])
   })
 
