@@ -20,7 +20,12 @@ import {
   herdSection,
   judgeDelivery,
   outageSection,
+  type RedisSection,
+  type RedisSkipped,
+  redisSection,
+  redisSkipReason,
   renderDelivery,
+  renderRedis,
   sweepSection,
   type Target,
 } from './sections.ts'
@@ -50,6 +55,7 @@ export const DEFAULT_ROUNDS = {
   outage: 2,
   herd: 1,
   sweep: 4,
+  redis: 4,
 }
 export type Scenario = keyof typeof DEFAULT_ROUNDS
 /** Every section `npm run bench` knows, in the order they run. */
@@ -113,6 +119,8 @@ export interface BenchResults extends DeliveryResults {
   latency?: { roundTrips: number; rows: LatencyRow[] }
   memory?: { instances: number; settleMs: number; rows: MemoryRow[] }
   size?: SizeReport
+  /** The Redis store next to the memory store, or why it was skipped (no redis-server). */
+  redis?: RedisSection | RedisSkipped
   targets: Target[]
 }
 
@@ -202,6 +210,14 @@ export class Bench {
       results.outage = await timed('outage', () => outageSection(this.#options('outage')))
     if (sections.has('herd'))
       results.herd = await timed('herd', () => herdSection(this.#options('herd')))
+    // Its own redis-server and an in-process node; without redis-server it says so and ends.
+    if (sections.has('redis')) {
+      const skipped = redisSkipReason()
+      if (skipped) {
+        results.redis = { skipped }
+        this.#log(`redis: skipped, ${skipped}`)
+      } else results.redis = await timed('redis', () => redisSection(this.#options('redis')))
+    }
     if (sections.has('size')) {
       this.#log('size: npx size-limit --json')
       results.size = await timed('size', () => measureSizes())
@@ -420,6 +436,7 @@ export class Bench {
       )
     }
     for (const section of renderDelivery(results)) out.push('', section)
+    if (results.redis) out.push('', renderRedis(results.redis))
     if (size) {
       out.push(
         '',
@@ -441,6 +458,8 @@ export class Bench {
           ),
         )
     }
+    // A run of sections that judge nothing (`redis` alone) has no targets to show.
+    if (results.targets.length === 0) return out.join('\n')
     out.push(
       '',
       'Targets',

@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 // `npm run bench`: resilient-socket against the raw WebSocket and partysocket, on loopback,
 // with the echo server in a separate process. Prints Markdown tables and writes
-// bench/results.json. Takes about 4½ minutes; name sections to run only those:
+// bench/results.json. Takes about 5 minutes on a quiet machine (35 s of it the redis
+// section); name sections to run only those:
 //
 //   npm run bench -- herd                 one section (or several: `-- burst cut outage`)
 //   node bench/run.ts [SECTION…] [--rounds N] [--only a,b] [--memory-after-traffic]
 //
-// Sections: memory, throughput, latency, burst, cut, sweep, outage, herd, size
-// (`recovery` is the outage's old name). Every comparison runs its contenders alternately
+// Sections: memory, throughput, latency, burst, cut, sweep, outage, herd, redis, size
+// (`recovery` is the outage's old name; `redis` is skipped, in one line, without a
+// redis-server on PATH). Every comparison runs its contenders alternately
 // (A B C A B C …), timed ones after a warm-up round that is thrown away; `--rounds N` sets
 // every section's rounds. Figures are medians over the rounds, and ratios are median /
 // median of the raw WebSocket.

@@ -2,8 +2,11 @@
 // scenario side by side for every contender, summarises the rounds, prints a table and
 // says which targets of issue 14 it meets. Every contender runs with its defaults; a row
 // that sets an option names it.
+import { accessSync, constants } from 'node:fs'
+import { delimiter, join } from 'node:path'
 import {
   type Contender,
+  hasReliable,
   partysocket,
   RELIABLE_NAME,
   raw,
@@ -28,9 +31,10 @@ import {
   runHerd,
 } from './herd.ts'
 import { OUTAGE_MS, OUTAGE_SENDS, recovery } from './recovery.ts'
-import { alternate, type RoundsOptions } from './rounds.ts'
+import { alternate, forceGc, type RoundsOptions } from './rounds.ts'
 import type { EchoServer } from './server-process.ts'
 import { median, ratio, round } from './stats.ts'
+import type { StoreKind, StoreRun } from './store-cost.ts'
 import { SWEEP_SIZES, sweep } from './sweep.ts'
 import { ms, table, times } from './table.ts'
 
@@ -639,6 +643,167 @@ function judgeSweep(section: SweepSection): Target[] {
       met: cell ? ratioValue <= SWEEP_TARGET_RATIO && cell.deliveredMin === row.count : null,
     }
   })
+}
+
+// ── Redis store cost ─────────────────────────────────────────────────────────────────
+
+export interface StoreRow {
+  /** `memory` or `Redis`: the node's session store; everything else is the same. */
+  store: string
+  /** Medians over the rounds. */
+  upPerSec: number
+  downPerSec: number
+  requestP50Ms: number
+  requestP99Ms: number
+  runs: StoreRun[]
+}
+
+export interface RedisSection {
+  rounds: number
+  /** Reliable frames each way per round, and sequential requests per round. */
+  messages: number
+  requests: number
+  redisVersion: string
+  rows: StoreRow[]
+  /** Redis over memory: throughput ratios (below 1: slower) and the time added to a request (ms). */
+  redisVsMemory: {
+    upRatio: number
+    downRatio: number
+    requestP50AddedMs: number
+    requestP99AddedMs: number
+  }
+  /** The mean `MEMORY USAGE` of an idle session's keys (created, no frames), over `sessions`. */
+  idleSession: { sessions: number; bytes: number; keysPerSession: number }
+}
+
+/** Why the section did not run (no redis-server here): the rest of the run goes on. */
+export interface RedisSkipped {
+  skipped: string
+}
+
+/** The first executable `program` in PATH's directories, or null. */
+function onPath(program: string): string | null {
+  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
+    if (!dir) continue
+    const candidate = join(dir, program)
+    try {
+      accessSync(candidate, constants.X_OK)
+      return candidate
+    } catch {
+      // Not in this directory: look in the next.
+    }
+  }
+  return null
+}
+
+/** Why the `redis` section cannot run here, or null when it can. */
+export function redisSkipReason(): string | null {
+  if (onPath('redis-server') === null)
+    return 'no redis-server on PATH (apt-get install -y redis-server)'
+  if (!hasReliable) return 'the resilient-socket measured (BENCH_FROM) has no reliable mode'
+  return null
+}
+
+/**
+ * The memory store and the Redis store alternately (memory, Redis, memory, Redis …), each
+ * round a fresh node, client and store (Redis flushed), after a warm-up round of each that
+ * is thrown away; then the idle-session memory, which is a count and needs no rounds.
+ */
+export async function redisSection(options: RoundsOptions): Promise<RedisSection> {
+  const skipped = redisSkipReason()
+  if (skipped) throw new Error(`redis section: ${skipped}`)
+  // Loaded here, not at the top: see store-cost.ts.
+  const cost = await import('./store-cost.ts')
+  const redis = await cost.RedisBench.start()
+  try {
+    const kinds: StoreKind[] = [cost.memoryKind, redis.kind]
+    const runs = new Map<StoreKind, StoreRun[]>(kinds.map((kind) => [kind, []]))
+    for (let n = options.warmUp === false ? 1 : 0; n <= options.rounds; n++) {
+      for (const kind of kinds) {
+        options.progress?.(`${n === 0 ? 'warm-up' : `round ${n}/${options.rounds}`} ${kind.name}`)
+        forceGc()
+        const store = await kind.open()
+        try {
+          const run = await cost.storeRound(store)
+          if (n > 0) runs.get(kind)?.push(run)
+        } finally {
+          await kind.release(store)
+        }
+      }
+    }
+    const rows = kinds.map((kind): StoreRow => {
+      const own = runs.get(kind) ?? []
+      const mid = (pick: (run: StoreRun) => number): number => median(own.map(pick))
+      return {
+        store: kind.name,
+        upPerSec: Math.round(mid((run) => run.upPerSec)),
+        downPerSec: Math.round(mid((run) => run.downPerSec)),
+        requestP50Ms: r3(mid((run) => run.requestP50Ms)),
+        requestP99Ms: r3(mid((run) => run.requestP99Ms)),
+        runs: own.map((run) => ({
+          upPerSec: Math.round(run.upPerSec),
+          downPerSec: Math.round(run.downPerSec),
+          requestP50Ms: r3(run.requestP50Ms),
+          requestP99Ms: r3(run.requestP99Ms),
+        })),
+      }
+    })
+    const [memory, onRedis] = rows as [StoreRow, StoreRow]
+    options.progress?.(
+      `idle sessions: ${en(cost.IDLE_SESSIONS)} created, MEMORY USAGE of their keys`,
+    )
+    const idle = await redis.idleSessionBytes(cost.IDLE_SESSIONS)
+    return {
+      rounds: options.rounds,
+      messages: cost.STORE_MESSAGES,
+      requests: cost.STORE_REQUESTS,
+      redisVersion: await redis.version(),
+      rows,
+      redisVsMemory: {
+        upRatio: r3(ratio(onRedis.upPerSec, memory.upPerSec)),
+        downRatio: r3(ratio(onRedis.downPerSec, memory.downPerSec)),
+        requestP50AddedMs: r3(onRedis.requestP50Ms - memory.requestP50Ms),
+        requestP99AddedMs: r3(onRedis.requestP99Ms - memory.requestP99Ms),
+      },
+      idleSession: {
+        sessions: cost.IDLE_SESSIONS,
+        bytes: Math.round(idle.bytes),
+        keysPerSession: round(idle.keysPerSession, 2),
+      },
+    }
+  } finally {
+    await redis.stop()
+  }
+}
+
+export function renderRedis(section: RedisSection | RedisSkipped): string {
+  if ('skipped' in section) return `Redis store cost: skipped, ${section.skipped}`
+  const { redisVsMemory: vs, idleSession: idle } = section
+  const signedMs = (value: number): string => `${value >= 0 ? '+' : '−'}${ms(Math.abs(value), 2)}`
+  return [
+    `Redis store cost: one node of resilient-socket/server in the bench's process with its session store in memory or in Redis (redis-server ${section.redisVersion} of its own, no persistence, loopback), one client with reliable(): ${en(section.messages)} reliable messages each way, then ${en(section.requests)} sequential requests (${section.rounds} round${section.rounds === 1 ? '' : 's'} after a warm-up, stores alternating, medians)`,
+    '',
+    table(
+      [
+        'store',
+        'client → server msg/s',
+        'server → client msg/s (sendTo)',
+        'request p50',
+        'request p99',
+        'per round: → / ← msg/s',
+      ],
+      section.rows.map((row) => [
+        row.store,
+        en(row.upPerSec),
+        en(row.downPerSec),
+        ms(row.requestP50Ms, 2),
+        ms(row.requestP99Ms, 2),
+        row.runs.map((run) => `${en(run.upPerSec)}/${en(run.downPerSec)}`).join(' '),
+      ]),
+    ),
+    '',
+    `Redis vs memory: client → server ${times(vs.upRatio)}, server → client ${times(vs.downRatio)}; request p50 ${signedMs(vs.requestP50AddedMs)}, p99 ${signedMs(vs.requestP99AddedMs)}. Redis memory per idle session: ${en(idle.bytes)} bytes (mean MEMORY USAGE of its ${idle.keysPerSession} keys over ${en(idle.sessions)} sessions)`,
+  ].join('\n')
 }
 
 export interface DeliveryResults {
