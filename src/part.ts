@@ -82,6 +82,12 @@ export interface Part {
    */
   envelope?(envelope: Envelope): boolean
   /**
+   * A frame that could not be decoded (reported as `DECODE_FAILED`), for the part that has
+   * `envelope`: one that numbers frames accounts for it, so a frame it will never read
+   * cannot stall what comes after.
+   */
+  undecodable?(data: MessageData): void
+  /**
    * An application frame on its way from the queue to the socket: returns the frame to write
    * (the reliable mode adds `seq` and `ack`, and keeps it until acknowledged). Hot path. At
    * most one part may have it.

@@ -169,6 +169,12 @@ export class Parts {
     return false
   }
 
+  /** A frame that failed to decode, to the part that sees every envelope. */
+  undecodable(data: MessageData): void {
+    const part = this.#envelope
+    if (part?.undecodable) this.#call(part, 'undecodable', data)
+  }
+
   /** Hot path. */
   written(): void {
     for (const part of this.#written) {
@@ -252,6 +258,7 @@ export class Parts {
 }
 
 type Hook =
+  | 'undecodable'
   | 'response'
   | 'wake'
   | 'lost'

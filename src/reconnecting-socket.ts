@@ -497,6 +497,7 @@ export class ReconnectingSocket<S extends SocketSchema = UntypedSchema> {
     let envelope = decodeInbound(data, codec, maxMessageBytes)
     if (envelope instanceof DecodeFailure) {
       this.#report(envelope.error)
+      if (generation === this.#generation) this.#parts.undecodable(data)
       // An `error` listener may have closed the socket; some frames go to nobody (too large,
       // or one of the protocol's own that is malformed).
       if (!envelope.deliver || generation !== this.#generation) return

@@ -347,6 +347,15 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       return 'wait'
     },
 
+    // A frame the codec could not read (or over maxMessageBytes) still took its seq, when the
+    // server put it first as PROTOCOL.md writes it: reported, then consumed, so the replay of
+    // a frame this client will never read cannot stall the session in a loop of resumes.
+    undecodable(data) {
+      if (phase !== 'ready' || typeof data !== 'string') return
+      const seq = /^\{"seq":(\d{1,16})[,}]/.exec(data)?.[1]
+      if (seq !== undefined) this.envelope?.({ type: '', seq: Number(seq) })
+    },
+
     envelope(envelope) {
       const { type, seq, ack } = envelope
       if (phase === 'hello') {

@@ -141,6 +141,47 @@ describe('a server that breaks the sequencing rules', () => {
     expectCut(ws, reasons)
   })
 
+  it('a frame it cannot decode is reported and its seq consumed, so the frames after it arrive (no loop of resumes)', () => {
+    const { socket, ws, got, reasons } = midSession()
+    ws.receive('{"seq":3,"type":"down","data":[broken')
+    ws.receive({ type: 'down', seq: 4, data: 4 })
+    expect(got).toEqual([1, 2, 4])
+    expect(harness.expectErrors((error) => error.code === 'DECODE_FAILED')).toHaveLength(1)
+    expect(reasons).toEqual([])
+    expect(ws.closeCalls).toEqual([])
+    // The same frame replayed (a resume that crossed an ack) is a duplicate, like any other.
+    ws.receive('{"seq":3,"type":"down","data":[broken')
+    expect(got).toEqual([1, 2, 4])
+    harness.expectErrors((error) => error.code === 'DECODE_FAILED')
+    expect(socket.stats.delivery?.duplicates).toBe(1)
+  })
+
+  it('a frame over maxMessageBytes is reported and its seq consumed', () => {
+    const { ws, got, reasons } = (() => {
+      const started = startReliable(harness, { heartbeat: false }, { maxMessageBytes: 150 })
+      const got: unknown[] = []
+      const reasons: ReconnectReason[] = []
+      started.socket.onMessage('down', (data) => got.push(data))
+      started.socket.on('reconnecting', ({ reason }) => reasons.push(reason))
+      return { ...started, got, reasons }
+    })()
+    // As a server writes it (PROTOCOL.md §10): the seq first.
+    ws.receive(`{"seq":1,"type":"down","data":"${'x'.repeat(200)}"}`)
+    ws.receive({ type: 'down', seq: 2, data: 2 })
+    expect(got).toEqual([2])
+    expect(harness.expectErrors((error) => error.code === 'DECODE_FAILED')).toHaveLength(1)
+    expect(reasons).toEqual([])
+  })
+
+  it('an undecodable frame without a leading seq cannot be numbered: the next frame is a gap, cut with 4009', () => {
+    const { ws, got, reasons } = midSession()
+    ws.receive('{"type":"down","seq":3,"data":[broken')
+    ws.receive({ type: 'down', seq: 4, data: 4 })
+    expect(got).toEqual([1, 2])
+    harness.expectErrors((error) => error.code === 'DECODE_FAILED')
+    expectCut(ws, reasons)
+  })
+
   it('a flood of hostile frames in one connection: one cut, no crash, the socket resumes', () => {
     const { fake, socket, ws, got, reasons } = midSession()
     for (let i = 0; i < 100; i++) ws.receive({ type: 'down', seq: 10 + i, ack: 99 })
