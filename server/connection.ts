@@ -531,6 +531,10 @@ export class Connection<U> {
       this.close(CLOSE_DISPLACED, 'displaced')
       throw new ServerError('DISPLACED', 'the session moved to a newer attachment')
     }
+    if (result.status === 'restarted') {
+      this.#storeRestarted()
+      throw new ServerError('STORE_RESTARTED', 'the session store lost this attachment')
+    }
     if (kind === 'response' || this.#o.whenUnackedFull === 'close') {
       this.close(CLOSE_LIMIT, 'unacked limit')
     }
@@ -694,6 +698,7 @@ export class Connection<U> {
     const result = await this.#o.store.accept(sid, this.#generation, seq)
     if (result === 'fenced') return this.close(CLOSE_DISPLACED, 'displaced')
     if (result === 'gone') return this.close(CLOSE_LIMIT, 'session gone')
+    if (result === 'restarted') return this.#storeRestarted()
     if (result === 'gap') return this.close(CLOSE_PROTOCOL, 'seq gap')
     if (result === 'duplicate') return this.#sendAck(true)
     this.#in = seq

@@ -27,6 +27,12 @@ export type ServerErrorCode =
   | 'DISPLACED'
   /** The session store failed (it threw or rejected); the connection is closed with 1011. */
   | 'STORE_FAILED'
+  /**
+   * The session store restarted and lost this attachment while the connection was answering
+   * one of its frames: the answer was not stored, the socket is closed with 1012, and the
+   * client resumes, where the frame is answered again. Nothing was sent.
+   */
+  | 'STORE_RESTARTED'
 
 export class ServerError extends Error {
   override name = 'ServerError'

@@ -136,6 +136,18 @@ end
 local function runId()
   return string.sub(string.match(redis.call('INFO', 'server'), 'run_id:(%x+)'), 1, 12)
 end
+-- A new epoch is Redis's clock in ms (and at least one more): an epoch lost with the data of
+-- a second crash is then never drawn again, so a socket of that epoch still sees the change.
+local function nextEpoch(e)
+  local t = redis.call('TIME')
+  return math.max(e + 1, tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000))
+end
+-- Another generation than the caller's: a newer one fences it; an older one means Redis lost
+-- the caller's attach (a restart that lost writes), and the socket must resume.
+local function stale(g, mine)
+  if tonumber(g) < tonumber(mine) then return 'restarted' end
+  return 'fenced'
+end
 `
 
 const SCRIPTS = {
@@ -204,7 +216,7 @@ if seen >= a then
   if was and was ~= run then
     -- Restarted with no append since: the epoch moves here, so that watchers, which count
     -- seqs per epoch, take the seqs of the reconciled log as new.
-    redis.call('HSET', s, 'e', (tonumber(redis.call('HGET', s, 'e')) or 0) + 1)
+    redis.call('HSET', s, 'e', nextEpoch(tonumber(redis.call('HGET', s, 'e')) or 0))
   end
   redis.call('HSET', s, 'o', o, 'a', a, 'b', bytes, 'r', run)
   redis.call('HDEL', s, 'k')
@@ -218,7 +230,7 @@ return {'attached', g, i, o, a, tonumber(w[1]) or 0, w[2] or '', kept}`,
   accept: `
 if redis.call('EXISTS', s) == 0 then return 'gone' end
 local v = redis.call('HMGET', s, 'g', 'i', 'd')
-if v[1] ~= ARGV[1] then return 'fenced' end
+if v[1] ~= ARGV[1] then return stale(v[1], ARGV[1]) end
 local i, seq = tonumber(v[2]), tonumber(ARGV[2])
 -- Only this attachment commits for its generation: on a retry, in == seq is its own commit.
 if ARGV[5] == '1' and seq == i then return 'committed' end
@@ -232,7 +244,7 @@ return 'committed'`,
   append: `
 if redis.call('EXISTS', s) == 0 then return {'gone'} end
 local v = redis.call('HMGET', s, 'o', 'a', 'b', 'd', 'g', 'r', 'e', 'k')
-if ARGV[7] ~= '' and v[5] ~= ARGV[7] then return {'fenced'} end
+if ARGV[7] ~= '' and v[5] ~= ARGV[7] then return {stale(v[5], ARGV[7])} end
 local o, a, b, size = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), #ARGV[1]
 if o - a + 1 > tonumber(ARGV[2]) or b + size > tonumber(ARGV[3]) then return {'full'} end
 local e = tonumber(v[7]) or 0
@@ -242,13 +254,18 @@ if not v[6] then
   redis.call('HSET', s, 'r', run, 'e', e)
 elseif v[6] ~= run then
   -- The first frame since Redis restarted: whatever it lost, what follows is told apart.
-  e = e + 1
+  e = nextEpoch(e)
   redis.call('HSET', s, 'r', run, 'e', e)
   if not v[8] then redis.call('HSET', s, 'k', o) end
 end
 o = o + 1
 redis.call('XADD', l, o .. '-0', 'b', ARGV[1])
 redis.call('HSET', s, 'o', o, 'b', b + size)
+-- A log made just now (after create, or an attach that emptied it) dies with the session.
+if redis.call('PTTL', l) == -1 then
+  local left = redis.call('PTTL', s)
+  if left > 0 then redis.call('PEXPIRE', l, left) end
+end
 if v[4] == '1' then
   -- Detached: the log (maybe created just now) dies with the session, not later.
   local left = redis.call('PTTL', s)
@@ -263,7 +280,7 @@ return {'appended', o, e}`,
   ack: `
 if redis.call('EXISTS', s) == 0 then return 'gone' end
 local v = redis.call('HMGET', s, 'g', 'o', 'a', 'b', 'd', 'e')
-if v[1] ~= ARGV[1] then return 'fenced' end
+if v[1] ~= ARGV[1] then return stale(v[1], ARGV[1]) end
 if (tonumber(v[6]) or 0) ~= tonumber(ARGV[5]) then return 'restarted' end
 local upTo = tonumber(ARGV[2])
 if upTo > tonumber(v[2]) then return 'beyond' end
@@ -600,14 +617,15 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
     },
 
     async attach(sid, principal, seen, acked): Promise<AttachResult> {
-      // A retry increments the generation once more: that only fences an attachment no one
-      // holds. Its reconciliation finds the work done (the same `seen` reports the same `kept`).
+      // Not retried once it may have run: a retry would increment the generation again, and
+      // landing after the client attached elsewhere meanwhile, it would displace that socket.
+      // The caller closes with 1011 and the client resumes, which attaches afresh.
       const lineage = newLineage()
       const reply = (await run(
         'attach',
         keys(sid),
         () => [principal, attachedArg, tombArg, channel(sid), String(seen), String(acked), lineage],
-        true,
+        false,
       )) as unknown[]
       const status = reply[0] as string
       if (status === 'attached') return { status, kept: Number(reply[7]), ...state(sid, reply) }
@@ -641,7 +659,7 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
       if (reply[0] === 'appended') {
         return { status: 'appended', seq: Number(reply[1]), epoch: Number(reply[2]) }
       }
-      return { status: reply[0] as 'full' | 'gone' | 'fenced' }
+      return { status: reply[0] as 'full' | 'gone' | 'fenced' | 'restarted' }
     },
 
     async ack(sid, generation, upTo, epoch) {

@@ -117,9 +117,11 @@ export interface SessionState {
   /** Highest server seq the client has acknowledged; the log holds `acked + 1 .. out`. */
   acked: number
   /**
-   * How many times the store restarted under this session, counted at the first append
-   * after each restart (a store in memory never restarts: 0). An attachment of an older
-   * epoch can no longer ack or read (`restarted`): its socket must resume.
+   * Changes when the store restarted under this session: at the first append, or attach,
+   * after each restart (a store in memory never restarts: 0). It only grows, and a value is
+   * never used twice, even when a second restart loses the first one's epoch (Redis uses
+   * its clock in ms). An attachment of an older epoch can no longer ack or read
+   * (`restarted`): its socket must resume.
    */
   epoch: number
   /**
@@ -142,7 +144,12 @@ export type AttachResult =
     } & SessionState)
   | { status: 'unknown-session' | 'expired' | 'forbidden' }
 
-export type AcceptResult = 'committed' | 'duplicate' | 'gap' | 'fenced' | 'gone'
+/**
+ * `restarted` (also from `ack` and a generation's `append`): the store has an older generation
+ * than the caller's, so it lost the caller's attach (a restart that lost writes). The socket
+ * must resume; nothing changed.
+ */
+export type AcceptResult = 'committed' | 'duplicate' | 'gap' | 'fenced' | 'gone' | 'restarted'
 
 export interface AppendLimits {
   maxFrames: number
@@ -151,7 +158,7 @@ export interface AppendLimits {
 
 export type AppendResult =
   | { status: 'appended'; seq: number; epoch: number }
-  | { status: 'full' | 'gone' | 'fenced' }
+  | { status: 'full' | 'gone' | 'fenced' | 'restarted' }
 
 export type AckResult = 'ok' | 'beyond' | 'fenced' | 'gone' | 'restarted'
 

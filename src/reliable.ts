@@ -118,7 +118,7 @@ function reliablePart(o: Resolved, host: PartHost): Part {
   /** The last server seq handed to the application, and how many of them are not acked yet. */
   let seen = 0
   let unackedIn = 0
-  /** `sid:out` of the last rollback reported: the same answer again is not a second loss. */
+  /** `sid:out:seen` of the last loss of server frames reported: the same answer again is not a second loss. */
   let reported: string | null = null
   /** `hello`: waiting for `$session`; `ready`: sequencing; `off`: no connection. */
   let phase: 'off' | 'hello' | 'ready' = 'off'
@@ -257,7 +257,8 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     const rollback = data.resumed && ((committed as number) < acked || (assigned as number) < seen)
     // A server repeats a rollback's `out` until the client has seen a frame after it (the
     // first answer may have been lost): heard once already, it is an ordinary resume.
-    const repeat = rollback && (committed as number) >= acked && reported === `${given}:${assigned}`
+    const repeat =
+      rollback && (committed as number) >= acked && reported === `${given}:${assigned}:${seen}`
     if (data.resumed && given === previous && (!rollback || repeat)) {
       if ((committed as number) > sent) {
         violation(`"in": ${committed} beyond the last seq sent (${sent})`)
@@ -292,10 +293,12 @@ function reliablePart(o: Resolved, host: PartHost): Part {
       count.inDoubt += inDoubt.length
       reset()
       if (rollback) {
-        reported = `${given}:${assigned}`
+        // Only a loss of server frames is answered again the same way (`in` is not held back).
+        const { lastSeen } = report
+        reported = (assigned as number) < lastSeen ? `${given}:${assigned}:${lastSeen}` : null
         // The server numbers its frames after the ones delivered here, lost or not, so no
         // seq is ever used twice: those above `out` it forgot are not replayed.
-        adopt(committed as number, report.lastSeen)
+        adopt(committed as number, lastSeen)
       } else {
         adopt(committed as number, assigned as number)
       }
@@ -352,8 +355,11 @@ function reliablePart(o: Resolved, host: PartHost): Part {
     // a frame this client will never read cannot stall the session in a loop of resumes.
     undecodable(data) {
       if (phase !== 'ready' || typeof data !== 'string') return
-      const seq = /^\{"seq":(\d{1,16})[,}]/.exec(data)?.[1]
-      if (seq !== undefined) this.envelope?.({ type: '', seq: Number(seq) })
+      // The ack a server put on it counts too: it sends no other for what it carried.
+      const lead = /^\{"seq":(\d{1,16})(?:,"ack":(\d{1,16}))?[,}]/.exec(data)
+      if (lead === null) return
+      const ack = lead[2] === undefined ? undefined : Number(lead[2])
+      this.envelope?.({ type: '', seq: Number(lead[1]), ack })
     },
 
     envelope(envelope) {

@@ -78,6 +78,34 @@ async function until(check: () => boolean, what: string, timeoutMs = 10_000): Pr
 const body = (n: number): string => `{"type":"n","data":${n}}`
 const BODY_BYTES = body(0).length
 
+/**
+ * The epochs of one session across restarts, for `toEqual`: a new epoch is Redis's clock in
+ * ms, so a test cannot know it. `E(n)` matches the n-th epoch after epoch 0: its first use
+ * records the value (it must be above the one before), and every later use must equal it.
+ */
+function epochs() {
+  const values: number[] = [0]
+  const match = (n: number) => ({
+    asymmetricMatch(actual: unknown): boolean {
+      if (typeof actual !== 'number') return false
+      const known = values[n]
+      if (known !== undefined) return known === actual
+      if (!(actual > (values[n - 1] ?? Number.POSITIVE_INFINITY))) return false
+      values[n] = actual
+      return true
+    },
+    toString: () => `epoch #${n}`,
+    toAsymmetricMatcher: () => `epoch #${n}`,
+  })
+  /** The n-th epoch; it must have been recorded. */
+  match.value = (n: number): number => {
+    const value = values[n]
+    if (value === undefined) throw new Error(`epoch #${n} has not been seen yet`)
+    return value
+  }
+  return match
+}
+
 function attachedState(result: AttachResult) {
   if (result.status !== 'attached') throw new Error(`attach answered ${result.status}`)
   return result
@@ -177,6 +205,15 @@ describe('redisStore on a real redis-server', () => {
     expect(await client.pTTL(`${PREFIX}{${sid}}:s`)).toBeGreaterThan(60_000)
   })
 
+  it('gives the log of an attached session a TTL from its first append (a SIGKILLed node leaves nothing for ever)', async () => {
+    const store = await newStore()
+    const client = await newClient()
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    await store.append(sid, body(1), LIMITS)
+    expect(await client.pTTL(`${PREFIX}{${sid}}:l`)).toBeGreaterThan(0)
+  })
+
   it('trims acked entries by seq and keeps every unacked one', async () => {
     const client = await newClient()
     const store = await newStore(client)
@@ -193,6 +230,7 @@ describe('redisStore on a real redis-server', () => {
   })
 
   it('rides out a Redis restart with AOF (appendfsync always): the store reports, retries, and loses nothing', async () => {
+    const E = epochs()
     const durable = await startRedisServer({ aof: 'always' })
     onTestFinished(() => durable.stop())
     const client = createClient({ url: durable.url, socket: { reconnectStrategy: () => 50 } })
@@ -223,7 +261,7 @@ describe('redisStore on a real redis-server', () => {
     const accepting = store.accept(sid, 1, 2)
     await new Promise((resolve) => setTimeout(resolve, 200))
     await durable.start()
-    expect(await appending).toEqual({ status: 'appended', seq: 4, epoch: 1 })
+    expect(await appending).toEqual({ status: 'appended', seq: 4, epoch: E(1) })
     expect(await accepting).toBe('committed')
     expect(errors.length).toBeGreaterThan(0)
     expect(errors.every((e) => e.code === 'STORE_FAILED')).toBe(true)
@@ -235,7 +273,7 @@ describe('redisStore on a real redis-server', () => {
       in: 2,
       out: 4,
       acked: 0,
-      epoch: 1,
+      epoch: E(1),
       lineage: '',
       kept: 4,
     })
@@ -301,6 +339,7 @@ describe('redisStore on a real redis-server', () => {
 
 describe('redisStore after a Redis restart: the epoch and the reconciliation', () => {
   it('a lossless restart: the first append after it starts epoch 1 (also in the watcher event), older-epoch acks and reads are refused, an attach at the boundary numbers nothing again', async () => {
+    const E = epochs()
     const { server, client, store } = await durable()
     const sid = randomUUID()
     await store.create(sid, 'ann')
@@ -319,20 +358,20 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
     expect(await store.append(sid, body(4), LIMITS)).toEqual({
       status: 'appended',
       seq: 4,
-      epoch: 1,
+      epoch: E(1),
     })
     // The only frame of epoch 1 so far, whether pub/sub or the re-read tells it.
     await until(
-      () => events.some((e) => e.type === 'appended' && e.epoch === 1),
+      () => events.some((e) => e.type === 'appended' && e.epoch === E.value(1)),
       'an epoch-1 append told',
     )
-    expect(events.filter((e) => e.type === 'appended' && e.epoch === 1)).toEqual([
-      { type: 'appended', sid, seq: 4, epoch: 1 },
+    expect(events.filter((e) => e.type === 'appended' && e.epoch === E.value(1))).toEqual([
+      { type: 'appended', sid, seq: 4, epoch: E(1) },
     ])
     expect(await store.append(sid, body(5), LIMITS)).toEqual({
       status: 'appended',
       seq: 5,
-      epoch: 1,
+      epoch: E(1),
     })
     expect(await client.hGet(`${PREFIX}{${sid}}:s`, 'k')).toBe('3')
 
@@ -349,23 +388,23 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       in: 0,
       out: 5,
       acked: 3,
-      epoch: 1,
+      epoch: E(1),
       lineage: '',
       kept: 5,
     })
-    expect(await store.read(sid, 0, 100, 1)).toEqual(all.slice(3))
+    expect(await store.read(sid, 0, 100, E.value(1))).toEqual(all.slice(3))
     expect(await store.append(sid, body(6), LIMITS)).toEqual({
       status: 'appended',
       seq: 6,
-      epoch: 1,
+      epoch: E(1),
     })
-    expect(await store.ack(sid, 2, 5, 1)).toBe('ok')
-    expect(await store.read(sid, 0, 100, 1)).toEqual([{ seq: 6, body: body(6) }])
+    expect(await store.ack(sid, 2, 5, E.value(1))).toBe('ok')
+    expect(await store.read(sid, 0, 100, E.value(1))).toEqual([{ seq: 6, body: body(6) }])
     // The same seen again: still nothing to renumber.
     expect(attachedState(await store.attach(sid, 'ann', 5, 0))).toMatchObject({
       out: 6,
       acked: 5,
-      epoch: 1,
+      epoch: E(1),
       kept: 6,
     })
   })
@@ -376,6 +415,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
   ])(
     'a real loss of $what: the attach renumbers the new frames from seen + 1, once, and reports kept',
     async ({ lost }) => {
+      const E = epochs()
       const { server, client, store } = await durable()
       const sid = randomUUID()
       const hash = `${PREFIX}{${sid}}:s`
@@ -396,7 +436,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
         expect(await store.append(sid, frame, LIMITS)).toEqual({
           status: 'appended',
           seq: 6 + n,
-          epoch: 1,
+          epoch: E(1),
         })
       }
 
@@ -407,13 +447,13 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
         in: 1,
         out: seen + 3,
         acked: seen,
-        epoch: 1,
+        epoch: E(1),
         kept: 5,
       })
       // Inbound 2 was committed and lost: its seq will be used again, under a new lineage.
       expect(first.lineage).not.toBe('')
       const renumbered = fresh.map((frame, n) => ({ seq: seen + 1 + n, body: frame }))
-      expect(await store.read(sid, 0, 100, 1)).toEqual(renumbered)
+      expect(await store.read(sid, 0, 100, E.value(1))).toEqual(renumbered)
 
       // The first answer may not have reached the client: the same seen hears the same kept,
       // and the frames are not moved twice.
@@ -422,10 +462,10 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
         in: 1,
         out: seen + 3,
         acked: seen,
-        epoch: 1,
+        epoch: E(1),
         kept: 5,
       })
-      expect(await store.read(sid, 0, 100, 1)).toEqual(renumbered)
+      expect(await store.read(sid, 0, 100, E.value(1))).toEqual(renumbered)
 
       // The unacked bytes are the three new frames': one more frame fits to the byte, not a
       // byte more; and the frame count is three.
@@ -435,14 +475,14 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       expect(await store.append(sid, body(0), byBytes)).toEqual({
         status: 'appended',
         seq: seen + 4,
-        epoch: 1,
+        epoch: E(1),
       })
       expect(await store.append(sid, '1', byBytes)).toEqual({ status: 'full' })
       expect(await store.append(sid, '1', { maxFrames: 4, maxBytes: 1024 * 1024 })).toEqual({
         status: 'full',
       })
-      expect(await store.ack(sid, 3, seen + 2, 1)).toBe('ok')
-      expect(await store.read(sid, 0, 100, 1)).toEqual([
+      expect(await store.ack(sid, 3, seen + 2, E.value(1))).toBe('ok')
+      expect(await store.read(sid, 0, 100, E.value(1))).toEqual([
         renumbered[2],
         { seq: seen + 4, body: body(0) },
       ])
@@ -450,6 +490,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
   )
 
   it("a loss, then a lossless restart before the client resumes: the boundary is the first restart's, so every frame appended since is renumbered", async () => {
+    const E = epochs()
     const { server, client, store } = await durable()
     const sid = randomUUID()
     await store.create(sid, 'ann')
@@ -466,12 +507,16 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       expect(await store.append(sid, frame, LIMITS)).toEqual({
         status: 'appended',
         seq: 6 + n,
-        epoch: 1,
+        epoch: E(1),
       })
     }
     await server.restart('SIGKILL')
     const last = '{"type":"after","data":4}'
-    expect(await store.append(sid, last, LIMITS)).toEqual({ status: 'appended', seq: 9, epoch: 2 })
+    expect(await store.append(sid, last, LIMITS)).toEqual({
+      status: 'appended',
+      seq: 9,
+      epoch: E(2),
+    })
     expect(await client.hGet(`${PREFIX}{${sid}}:s`, 'k')).toBe('5')
 
     // With the second restart's out (8) as the boundary, seen 7 would trim two new frames
@@ -483,11 +528,11 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       in: 0,
       out: 11,
       acked: 7,
-      epoch: 2,
+      epoch: E(2),
       lineage: '',
       kept: 5,
     })
-    expect(await store.read(sid, 0, 100, 2)).toEqual(
+    expect(await store.read(sid, 0, 100, E.value(2))).toEqual(
       [...fresh, last].map((frame, n) => ({ seq: 8 + n, body: frame })),
     )
   })
@@ -522,6 +567,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
   })
 
   it('an attach after a loss, before any append, moves the epoch, so a watcher that was told higher seqs hears the new frames', async () => {
+    const E = epochs()
     const { server, store } = await durable()
     const sid = randomUUID()
     await store.create(sid, 'ann')
@@ -536,13 +582,13 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
     expect(attachedState(await store.attach(sid, 'ann', 7, 0))).toMatchObject({
       out: 7,
       kept: 5,
-      epoch: 1,
+      epoch: E(1),
     })
     const from = events.length
     expect(await store.append(sid, body(8), LIMITS)).toEqual({
       status: 'appended',
       seq: 8,
-      epoch: 1,
+      epoch: E(1),
     })
     // Seq 8 is below the 9 told in epoch 0: without the new epoch it would be taken as old.
     await until(
@@ -552,7 +598,29 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
     )
   })
 
+  it('an attach that Redis lost: its socket hears restarted (so it resumes), not fenced (which would end the session as displaced)', async () => {
+    const { server, store } = await durable()
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    await store.append(sid, body(1), LIMITS)
+    const mark = server.aofMark()
+    const lostAttach = attachedState(await store.attach(sid, 'ann', 0, 0))
+    expect(lostAttach.generation).toBe(2)
+    await server.crashLosingAofAfter(mark)
+
+    expect(await store.accept(sid, 2, 1)).toBe('restarted')
+    expect(await store.ack(sid, 2, 1, lostAttach.epoch)).toBe('restarted')
+    expect(await store.append(sid, body(2), LIMITS, 2)).toEqual({ status: 'restarted' })
+    expect(await store.read(sid, 0, 100)).toEqual([{ seq: 1, body: body(1) }])
+    // A newer attachment still fences the older ones.
+    const next = attachedState(await store.attach(sid, 'ann', 0, 0))
+    expect(next.generation).toBe(2)
+    expect(await store.accept(sid, 1, 1)).toBe('fenced')
+    expect(await store.accept(sid, 2, 1)).toBe('committed')
+  })
+
   it('the re-read tells a watcher about a new epoch when pub/sub says nothing, also with a seq below the one it told before', async () => {
+    const E = epochs()
     const { server, store } = await durable(deaf)
     const sid = randomUUID()
     await store.create(sid, 'ann')
@@ -571,14 +639,14 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
     expect(await store.append(sid, body(4), LIMITS)).toEqual({
       status: 'appended',
       seq: 4,
-      epoch: 1,
+      epoch: E(1),
     })
     await until(
-      () => events.some((e) => e.type === 'appended' && e.epoch === 1),
+      () => events.some((e) => e.type === 'appended' && e.epoch === E.value(1)),
       'the new epoch told by the re-read',
     )
-    expect(events.filter((e) => e.type === 'appended' && e.epoch === 1)).toEqual([
-      { type: 'appended', sid, seq: 4, epoch: 1 },
+    expect(events.filter((e) => e.type === 'appended' && e.epoch === E.value(1))).toEqual([
+      { type: 'appended', sid, seq: 4, epoch: E(1) },
     ])
   })
 })

@@ -156,6 +156,16 @@ describe('a server that breaks the sequencing rules', () => {
     expect(socket.stats.delivery?.duplicates).toBe(1)
   })
 
+  it('the ack on a frame it cannot decode still counts (the server sends no other for it)', () => {
+    const { socket, ws, got } = midSession()
+    expect(socket.stats.delivery?.unacked).toBe(2)
+    ws.receive('{"seq":3,"ack":2,"type":"down","data":[broken')
+    harness.expectErrors((error) => error.code === 'DECODE_FAILED')
+    expect(socket.stats.delivery?.unacked).toBe(0)
+    ws.receive({ type: 'down', seq: 4, data: 4 })
+    expect(got).toEqual([1, 2, 4])
+  })
+
   it('a frame over maxMessageBytes is reported and its seq consumed', () => {
     const { ws, got, reasons } = (() => {
       const started = startReliable(harness, { heartbeat: false }, { maxMessageBytes: 150 })

@@ -385,6 +385,25 @@ describe('reliable(): a lost session', () => {
     expect(protocolErrors()).toEqual([])
   })
 
+  it('a rollback of `in` alone, then a loss of server frames answered with the same `out`, is two reports', () => {
+    const { fake, socket, ws } = start()
+    for (let n = 1; n <= 3; n++) socket.send('a', n)
+    ws.receive({ type: '$ack', ack: 3 })
+    for (let seq = 1; seq <= 4; seq++) ws.receive({ type: 'down', seq })
+    const lost: SessionLost[] = []
+    socket.on('sessionlost', (event) => lost.push(event))
+    // The server lost commits only: its `out` is the 4 delivered here.
+    const next = cutAndReopen(fake)
+    session(next, { sid: 's1', resumed: true, in: 1, out: 4 })
+    expect(lost).toHaveLength(1)
+    for (let seq = 5; seq <= 8; seq++) next.receive({ type: 'down', seq })
+    // Then it loses 5..8, and says `out: 4` again: a loss of its own, not a repeat.
+    session(cutAndReopen(fake), { sid: 's1', resumed: true, in: 1, out: 4 })
+    expect(lost).toHaveLength(2)
+    expect(lost[1]).toMatchObject({ reason: 'rollback', lastSeen: 8 })
+    expect(protocolErrors()).toEqual([])
+  })
+
   it('resends idempotent requests with the same id and rejects the others with SESSION_LOST', async () => {
     const { fake, socket, ws } = start({}, { requests: requests({ timeoutMs: 60_000 }) })
     const outcomes: Record<string, unknown> = {}
