@@ -106,6 +106,16 @@ function epochs() {
   return match
 }
 
+/** The watcher is told of `frame` (by pub/sub or the re-read), and of nothing else in its epoch. */
+async function expectToldOnce(
+  events: StoreEvent[],
+  frame: { sid: string; seq: number; epoch: number },
+): Promise<void> {
+  const inEpoch = () => events.filter((e) => e.type === 'appended' && e.epoch === frame.epoch)
+  await until(() => inEpoch().length > 0, `an append of epoch ${frame.epoch} told`)
+  expect(inEpoch()).toEqual([{ type: 'appended', ...frame }])
+}
+
 function attachedState(result: AttachResult) {
   if (result.status !== 'attached') throw new Error(`attach answered ${result.status}`)
   return result
@@ -361,13 +371,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       epoch: E(1),
     })
     // The only frame of epoch 1 so far, whether pub/sub or the re-read tells it.
-    await until(
-      () => events.some((e) => e.type === 'appended' && e.epoch === E.value(1)),
-      'an epoch-1 append told',
-    )
-    expect(events.filter((e) => e.type === 'appended' && e.epoch === E.value(1))).toEqual([
-      { type: 'appended', sid, seq: 4, epoch: E(1) },
-    ])
+    await expectToldOnce(events, { sid, seq: 4, epoch: E.value(1) })
     expect(await store.append(sid, body(5), LIMITS)).toEqual({
       status: 'appended',
       seq: 5,
@@ -641,13 +645,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       seq: 4,
       epoch: E(1),
     })
-    await until(
-      () => events.some((e) => e.type === 'appended' && e.epoch === E.value(1)),
-      'the new epoch told by the re-read',
-    )
-    expect(events.filter((e) => e.type === 'appended' && e.epoch === E.value(1))).toEqual([
-      { type: 'appended', sid, seq: 4, epoch: E(1) },
-    ])
+    await expectToldOnce(events, { sid, seq: 4, epoch: E.value(1) })
   })
 })
 
