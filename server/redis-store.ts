@@ -396,6 +396,11 @@ interface Watched {
   generation: number
   /** What the first read found; the re-read tells only what is above it. */
   floor: Peeked | undefined
+  /**
+   * A re-read is in flight: the next round skips this session rather than pile up another
+   * (in an outage each one retries for up to operationTimeoutMs, and the timer keeps going).
+   */
+  rereading: boolean
 }
 
 /**
@@ -561,7 +566,14 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
   }
 
   const reread = async (sid: string, entry: Watched): Promise<void> => {
-    const seen = await peek(sid)
+    if (entry.rereading) return
+    entry.rereading = true
+    let seen: Peeked | undefined
+    try {
+      seen = await peek(sid)
+    } finally {
+      entry.rereading = false
+    }
     if (seen === undefined || watched.get(sid) !== entry) return
     if (entry.floor === undefined) {
       entry.floor = seen
@@ -744,7 +756,14 @@ export async function redisStore(options: RedisStoreOptions): Promise<RedisSessi
     watch(sid, listener) {
       let entry = watched.get(sid)
       if (entry === undefined) {
-        entry = { listeners: new Set(), epoch: 0, out: 0, generation: 0, floor: undefined }
+        entry = {
+          listeners: new Set(),
+          epoch: 0,
+          out: 0,
+          generation: 0,
+          floor: undefined,
+          rereading: false,
+        }
         watched.set(sid, entry)
         const fresh = entry
         reread(sid, fresh).catch(() => {})

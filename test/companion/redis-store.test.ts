@@ -602,6 +602,42 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
     )
   })
 
+  it('while Redis is down, a watched session has one re-read in flight, not one per poll', async () => {
+    let inFlight = 0
+    let most = 0
+    // The re-read is the one script with the session's three keys and no arguments.
+    const counting = (client: Client): RedisStoreClient => ({
+      eval: (script, options) => client.eval(script, options),
+      evalSha: (sha, options) => client.evalSha(sha, options),
+      withCommandOptions: (options) => {
+        const inner = client.withCommandOptions(options)
+        return {
+          eval: (script, args) => inner.eval(script, args),
+          evalSha: async (sha, args) => {
+            const peek = args.keys.length === 3 && args.arguments.length === 0
+            if (peek) most = Math.max(most, ++inFlight)
+            try {
+              return await inner.evalSha(sha, args)
+            } finally {
+              if (peek) inFlight--
+            }
+          },
+        }
+      },
+      duplicate: () => client.duplicate(),
+    })
+    const { server, store } = await durable(counting)
+    const sid = randomUUID()
+    await store.create(sid, 'ann')
+    store.watch(sid, () => {})
+    await server.kill()
+    // Ten polls (100 ms each) while every re-read waits for Redis.
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    await server.start()
+    await store.append(sid, body(1), LIMITS)
+    expect(most).toBe(1)
+  })
+
   it('an attach that Redis lost: its socket hears restarted (so it resumes), not fenced (which would end the session as displaced)', async () => {
     const { server, store } = await durable()
     const sid = randomUUID()
