@@ -177,14 +177,14 @@ if redis.call('HGET', s, 'p') ~= ARGV[1] then return {'forbidden'} end
 local g = redis.call('HINCRBY', s, 'g', 1)
 redis.call('HSET', s, 'd', 0)
 redis.call('PUBLISH', ARGV[4], 'g' .. g)
-local v = redis.call('HMGET', s, 'i', 'o', 'a', 'b', 'k', 'ro', 'rs')
+local v = redis.call('HMGET', s, 'i', 'o', 'a', 'b', 'k', 'ro', 'rs', 'r', 'e', 'n')
 local i, o, a, bytes = tonumber(v[1]), tonumber(v[2]), tonumber(v[3]), tonumber(v[4])
+local e, lineage = tonumber(v[9]) or 0, v[10] or ''
 local seen, acked = tonumber(ARGV[5]), tonumber(ARGV[6])
 local kept = o
 -- Below acked the client forgot frames: the caller ends the session, so nothing changes.
 if seen >= a then
-  local from = o
-  if v[5] then from = tonumber(v[5]) end
+  local from = tonumber(v[5]) or o
   if seen > from then
     -- The client has seen frames Redis lost: those after the loss take seqs above seen.
     local moved = redis.call('XRANGE', l, (from + 1) .. '-0', '+')
@@ -212,19 +212,15 @@ if seen >= a then
   end
   a = seen
   local run = runId()
-  local was = redis.call('HGET', s, 'r')
-  if was and was ~= run then
-    -- Restarted with no append since: the epoch moves here, so that watchers, which count
-    -- seqs per epoch, take the seqs of the reconciled log as new.
-    redis.call('HSET', s, 'e', nextEpoch(tonumber(redis.call('HGET', s, 'e')) or 0))
-  end
-  redis.call('HSET', s, 'o', o, 'a', a, 'b', bytes, 'r', run)
+  -- Restarted with no append since: the epoch moves here, so that watchers, which count
+  -- seqs per epoch, take the seqs of the reconciled log as new.
+  if v[8] and v[8] ~= run then e = nextEpoch(e) end
+  if acked > i then lineage = ARGV[7] end
+  redis.call('HSET', s, 'o', o, 'a', a, 'b', bytes, 'r', run, 'e', e, 'n', lineage)
   redis.call('HDEL', s, 'k')
-  if acked > i then redis.call('HSET', s, 'n', ARGV[7]) end
 end
 expire(tonumber(ARGV[2]), tonumber(ARGV[3]))
-local w = redis.call('HMGET', s, 'e', 'n')
-return {'attached', g, i, o, a, tonumber(w[1]) or 0, w[2] or '', kept}`,
+return {'attached', g, i, o, a, e, lineage, kept}`,
 
   // ARGV generation, seq, attachedMs, tomb, retry.
   accept: `

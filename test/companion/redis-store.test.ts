@@ -19,7 +19,7 @@ import {
 } from '../../server/index.ts'
 import { type RedisServer, startRedisServer } from '../helpers/redis-server.ts'
 import { connect, startCompanion } from './helpers.ts'
-import { sessionStoreContract } from './store-contract.ts'
+import { appended, sessionStoreContract } from './store-contract.ts'
 
 const LIMITS = { maxFrames: 1000, maxBytes: 1024 * 1024 }
 const PREFIX = 'rs-test:'
@@ -271,7 +271,7 @@ describe('redisStore on a real redis-server', () => {
     const accepting = store.accept(sid, 1, 2)
     await new Promise((resolve) => setTimeout(resolve, 200))
     await durable.start()
-    expect(await appending).toEqual({ status: 'appended', seq: 4, epoch: E(1) })
+    expect(await appending).toEqual(appended(4, E(1)))
     expect(await accepting).toBe('committed')
     expect(errors.length).toBeGreaterThan(0)
     expect(errors.every((e) => e.code === 'STORE_FAILED')).toBe(true)
@@ -356,27 +356,15 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
     const events: StoreEvent[] = []
     store.watch(sid, (event) => events.push(event))
     for (let n = 1; n <= 3; n++) {
-      expect(await store.append(sid, body(n), LIMITS)).toEqual({
-        status: 'appended',
-        seq: n,
-        epoch: 0,
-      })
+      expect(await store.append(sid, body(n), LIMITS)).toEqual(appended(n))
     }
     await until(() => events.some((e) => e.type === 'appended' && e.seq === 3), 'seq 3 told')
 
     await server.restart('SIGKILL')
-    expect(await store.append(sid, body(4), LIMITS)).toEqual({
-      status: 'appended',
-      seq: 4,
-      epoch: E(1),
-    })
+    expect(await store.append(sid, body(4), LIMITS)).toEqual(appended(4, E(1)))
     // The only frame of epoch 1 so far, whether pub/sub or the re-read tells it.
     await expectToldOnce(events, { sid, seq: 4, epoch: E.value(1) })
-    expect(await store.append(sid, body(5), LIMITS)).toEqual({
-      status: 'appended',
-      seq: 5,
-      epoch: E(1),
-    })
+    expect(await store.append(sid, body(5), LIMITS)).toEqual(appended(5, E(1)))
     expect(await client.hGet(`${PREFIX}{${sid}}:s`, 'k')).toBe('3')
 
     expect(await store.ack(sid, 1, 4, 0)).toBe('restarted')
@@ -397,11 +385,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       kept: 5,
     })
     expect(await store.read(sid, 0, 100, E.value(1))).toEqual(all.slice(3))
-    expect(await store.append(sid, body(6), LIMITS)).toEqual({
-      status: 'appended',
-      seq: 6,
-      epoch: E(1),
-    })
+    expect(await store.append(sid, body(6), LIMITS)).toEqual(appended(6, E(1)))
     expect(await store.ack(sid, 2, 5, E.value(1))).toBe('ok')
     expect(await store.read(sid, 0, 100, E.value(1))).toEqual([{ seq: 6, body: body(6) }])
     // The same seen again: still nothing to renumber.
@@ -437,11 +421,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       expect(await client.hmGet(hash, ['o', 'a', 'i'])).toEqual(['5', '2', '1'])
       const fresh = ['{"type":"after","data":"a"}', '{"type":"after","data":"bb"}', '{"t":"c"}']
       for (const [n, frame] of fresh.entries()) {
-        expect(await store.append(sid, frame, LIMITS)).toEqual({
-          status: 'appended',
-          seq: 6 + n,
-          epoch: E(1),
-        })
+        expect(await store.append(sid, frame, LIMITS)).toEqual(appended(6 + n, E(1)))
       }
 
       const first = attachedState(await store.attach(sid, 'ann', seen, 2))
@@ -476,11 +456,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       const bytes = fresh.reduce((n, frame) => n + Buffer.byteLength(frame), 0)
       expect(await client.hGet(hash, 'b')).toBe(String(bytes))
       const byBytes = { maxFrames: 1000, maxBytes: bytes + BODY_BYTES }
-      expect(await store.append(sid, body(0), byBytes)).toEqual({
-        status: 'appended',
-        seq: seen + 4,
-        epoch: E(1),
-      })
+      expect(await store.append(sid, body(0), byBytes)).toEqual(appended(seen + 4, E(1)))
       expect(await store.append(sid, '1', byBytes)).toEqual({ status: 'full' })
       expect(await store.append(sid, '1', { maxFrames: 4, maxBytes: 1024 * 1024 })).toEqual({
         status: 'full',
@@ -508,19 +484,11 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       '{"type":"after","data":3}',
     ]
     for (const [n, frame] of fresh.entries()) {
-      expect(await store.append(sid, frame, LIMITS)).toEqual({
-        status: 'appended',
-        seq: 6 + n,
-        epoch: E(1),
-      })
+      expect(await store.append(sid, frame, LIMITS)).toEqual(appended(6 + n, E(1)))
     }
     await server.restart('SIGKILL')
     const last = '{"type":"after","data":4}'
-    expect(await store.append(sid, last, LIMITS)).toEqual({
-      status: 'appended',
-      seq: 9,
-      epoch: E(2),
-    })
+    expect(await store.append(sid, last, LIMITS)).toEqual(appended(9, E(2)))
     expect(await client.hGet(`${PREFIX}{${sid}}:s`, 'k')).toBe('5')
 
     // With the second restart's out (8) as the boundary, seen 7 would trim two new frames
@@ -589,11 +557,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
       epoch: E(1),
     })
     const from = events.length
-    expect(await store.append(sid, body(8), LIMITS)).toEqual({
-      status: 'appended',
-      seq: 8,
-      epoch: E(1),
-    })
+    expect(await store.append(sid, body(8), LIMITS)).toEqual(appended(8, E(1)))
     // Seq 8 is below the 9 told in epoch 0: without the new epoch it would be taken as old.
     await until(
       () => events.slice(from).some((e) => e.type === 'appended' && e.seq === 8),
@@ -676,11 +640,7 @@ describe('redisStore after a Redis restart: the epoch and the reconciliation', (
     )
 
     await server.crashLosingAofAfter(mark)
-    expect(await store.append(sid, body(4), LIMITS)).toEqual({
-      status: 'appended',
-      seq: 4,
-      epoch: E(1),
-    })
+    expect(await store.append(sid, body(4), LIMITS)).toEqual(appended(4, E(1)))
     await expectToldOnce(events, { sid, seq: 4, epoch: E.value(1) })
   })
 })

@@ -26,6 +26,11 @@ function attached(result: AttachResult): SessionState & { kept: number } {
   return result
 }
 
+/** What `append` answers when it stored the frame: its seq, in the session's epoch. */
+export function appended(seq: number, epoch: unknown = 0) {
+  return { status: 'appended', seq, epoch }
+}
+
 async function seqs(store: SessionStore, sid: string): Promise<number[]> {
   const frames = await store.read(sid, 0, 100)
   if (!Array.isArray(frames)) throw new Error(`session ${sid}: ${frames}`)
@@ -117,25 +122,13 @@ export function sessionStoreContract(
 
     it('append with a generation is fenced once a newer attachment exists, and stores nothing; without one it still appends', async () => {
       const { store, sid } = await fresh()
-      expect(await store.append(sid, '{"type":"a"}', LIMITS, 1)).toEqual({
-        status: 'appended',
-        seq: 1,
-        epoch: 0,
-      })
+      expect(await store.append(sid, '{"type":"a"}', LIMITS, 1)).toEqual(appended(1))
       const { generation } = (await store.attach(sid, 'ann', 0, 0)) as { generation: number }
       expect(await store.append(sid, '{"type":"late"}', LIMITS, 1)).toEqual({ status: 'fenced' })
       expect(await seqs(store, sid)).toEqual([1])
-      expect(await store.append(sid, '{"type":"b"}', LIMITS, generation)).toEqual({
-        status: 'appended',
-        seq: 2,
-        epoch: 0,
-      })
+      expect(await store.append(sid, '{"type":"b"}', LIMITS, generation)).toEqual(appended(2))
       // A push addresses the session, whichever attachment holds it.
-      expect(await store.append(sid, '{"type":"c"}', LIMITS)).toEqual({
-        status: 'appended',
-        seq: 3,
-        epoch: 0,
-      })
+      expect(await store.append(sid, '{"type":"c"}', LIMITS)).toEqual(appended(3))
       expect(await store.attach(sid, 'ann', 0, 0)).toMatchObject({ out: 3 })
       expect(await store.append(randomUUID(), '{"type":"d"}', LIMITS, 1)).toEqual({
         status: 'gone',
@@ -145,26 +138,14 @@ export function sessionStoreContract(
     it('append refuses past maxFrames or maxBytes of unacked frames, and an ack makes room again', async () => {
       const { store, sid } = await fresh()
       const limits = { maxFrames: 2, maxBytes: 40 }
-      expect(await store.append(sid, '{"type":"a"}', limits)).toEqual({
-        status: 'appended',
-        seq: 1,
-        epoch: 0,
-      })
-      expect(await store.append(sid, '{"type":"b"}', limits)).toEqual({
-        status: 'appended',
-        seq: 2,
-        epoch: 0,
-      })
+      expect(await store.append(sid, '{"type":"a"}', limits)).toEqual(appended(1))
+      expect(await store.append(sid, '{"type":"b"}', limits)).toEqual(appended(2))
       expect(await store.append(sid, '{"type":"c"}', limits)).toEqual({ status: 'full' })
       expect(await store.ack(sid, 1, 1, 0)).toBe('ok')
       expect(await store.append(sid, `{"type":"${'x'.repeat(40)}"}`, limits)).toEqual({
         status: 'full',
       })
-      expect(await store.append(sid, '{"type":"c"}', limits)).toEqual({
-        status: 'appended',
-        seq: 3,
-        epoch: 0,
-      })
+      expect(await store.append(sid, '{"type":"c"}', limits)).toEqual(appended(3))
       expect(await store.append(randomUUID(), '{"type":"c"}', limits)).toEqual({ status: 'gone' })
     })
 
@@ -282,16 +263,8 @@ export function sessionStoreContract(
         { seq: 4, body: body(4) },
       ])
       // Exactly two frames and their bytes were freed: two more fit, a third does not.
-      expect(await store.append(sid, body(5), byFrames)).toEqual({
-        status: 'appended',
-        seq: 5,
-        epoch: 0,
-      })
-      expect(await store.append(sid, body(6), byBytes)).toEqual({
-        status: 'appended',
-        seq: 6,
-        epoch: 0,
-      })
+      expect(await store.append(sid, body(5), byFrames)).toEqual(appended(5))
+      expect(await store.append(sid, body(6), byBytes)).toEqual(appended(6))
       expect(await store.append(sid, body(7), byBytes)).toEqual({ status: 'full' })
       expect(await store.append(sid, body(7), byFrames)).toEqual({ status: 'full' })
       // The client delivered up to 2: an ack there is old news.
@@ -318,16 +291,8 @@ export function sessionStoreContract(
       })
       expect(await store.read(sid, 0, 100)).toEqual([])
       // Both frames (and their bytes) left the log with the trim.
-      expect(await store.append(sid, body(6), limits)).toEqual({
-        status: 'appended',
-        seq: 6,
-        epoch: 0,
-      })
-      expect(await store.append(sid, body(7), limits)).toEqual({
-        status: 'appended',
-        seq: 7,
-        epoch: 0,
-      })
+      expect(await store.append(sid, body(6), limits)).toEqual(appended(6))
+      expect(await store.append(sid, body(7), limits)).toEqual(appended(7))
       expect(await store.append(sid, body(8), limits)).toEqual({ status: 'full' })
 
       // The first answer may not have reached the client: it resumes with the same seen.
@@ -397,11 +362,7 @@ export function sessionStoreContract(
         generation: 5,
         kept: 7,
       })
-      expect(await store.append(sid, body(8), LIMITS)).toEqual({
-        status: 'appended',
-        seq: 8,
-        epoch: 0,
-      })
+      expect(await store.append(sid, body(8), LIMITS)).toEqual(appended(8))
       // The rollback is still reported to the client that resumes with the seen it was told about.
       expect(attached(await store.attach(sid, 'ann', 7, 1))).toMatchObject({
         generation: 6,
